@@ -1,0 +1,165 @@
+"""The Labnetz process: wires storage, commands, Matrix, delivery, scheduling and web together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from nio import JoinResponse
+
+from bot.client import TRANSPORT_ERRORS, MatrixConnection
+from bot.config import Config
+from bot.i18n import translator
+from bot.metrics import Metrics
+from bot.router import RoomState, Router
+from bot.sender import Sender
+from bot.web import WebServer, build_app
+from commands import build_registry
+from commands.context import Clock, NetworkSettings, SystemClock
+from commands.dispatch import Dispatcher
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+HANDLED_EVENTS_KEPT = timedelta(days=30)
+
+
+class Runtime:
+    """What `status` reports about this process."""
+
+    def __init__(self, connection: MatrixConnection, started_at: datetime) -> None:
+        self.connection = connection
+        self.started_at = started_at
+
+    def joined_rooms(self) -> int:
+        return len(self.connection.client.rooms)
+
+    def seconds_since_sync(self) -> float | None:
+        return self.connection.seconds_since_sync()
+
+
+class Labnetz:
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.db = Database(config.database.url, echo=config.database.echo)
+        self.connection = MatrixConnection(config.matrix)
+        self.metrics = Metrics()
+        self.web: WebServer | None = None
+        self.scheduler = AsyncIOScheduler(timezone=config.network.timezone)
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        since = self.connection.seconds_since_sync()
+        logged_in = self.connection.client.logged_in
+        fresh = since is not None and since < self.connection.sync_timeout_ms / 1000 + 60
+        return logged_in and fresh, {
+            "logged_in": logged_in,
+            "seconds_since_sync": None if since is None else round(since, 1),
+            "device_id": self.connection.device_id,
+        }
+
+    async def run(self) -> None:
+        cfg = self.config
+        await self.db.migrate()
+        if cfg.web.enabled:
+            self.web = WebServer(build_app(self.metrics, self.health), cfg.web.host, cfg.web.port)
+            await self.web.start()
+        await self.connection.login()
+        client = self.connection.client
+        network = NetworkSettings(
+            name=cfg.network.name,
+            language=cfg.network.language,
+            timezone=cfg.network.timezone,
+            admins=frozenset(cfg.network.admins),
+            command_prefix=cfg.matrix.command_prefix,
+            federal_room_id=cfg.network.federal_room if cfg.network.federal_room.startswith("!") else None,
+        )
+        sender = Sender(
+            client,
+            self.db,
+            self.clock,
+            cfg.delivery,
+            on_result=lambda _row, result: self.metrics.deliveries.labels(result).inc(),
+        )
+        state = RoomState(client)
+        localpart = cfg.matrix.user_id[1:].split(":", 1)[0]
+        dispatcher = Dispatcher(
+            db=self.db,
+            registry=build_registry(),
+            network=network,
+            state=state,
+            clock=self.clock,
+            runtime=Runtime(self.connection, self.clock.now()),
+            translator_for=translator,
+            bot_names=[cfg.matrix.user_id, cfg.matrix.display_name, localpart],
+        )
+        router = Router(
+            client=client,
+            state=state,
+            dispatcher=dispatcher,
+            db=self.db,
+            sender=sender,
+            clock=self.clock,
+            metrics=self.metrics,
+            allowed_servers=cfg.matrix.allowed_servers,
+            translator_for=translator,
+            network_language=cfg.network.language,
+            network_name=cfg.network.name,
+            prefix=cfg.matrix.command_prefix,
+        )
+        self.metrics.watch_sync(self.connection.seconds_since_sync)
+        self.scheduler.add_job(self._prune, "interval", hours=6, next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self._refresh_gauges, "interval", seconds=15, next_run_time=datetime.now(UTC))
+        self.scheduler.start()
+        tasks = [
+            asyncio.create_task(sender.run(), name="sender"),
+            asyncio.create_task(self.connection.sync_forever(router.on_sync), name="sync"),
+        ]
+        if cfg.network.federal_room:
+            tasks.append(asyncio.create_task(self._join_federal_room(dispatcher), name="federal-room"))
+        log.info("Labnetz is running as %s (device %s)", cfg.matrix.user_id, self.connection.device_id)
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("stopping")
+            self.connection.stop()
+            await sender.drain()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.scheduler.shutdown(wait=False)
+            if self.web:
+                await self.web.stop()
+            await self.connection.close()
+            await self.db.close()
+
+    async def _join_federal_room(self, dispatcher: Dispatcher) -> None:
+        room = self.config.network.federal_room
+        delay = 1.0
+        while True:
+            try:
+                resp = await self.connection.client.join(room)
+            except TRANSPORT_ERRORS as err:
+                resp = err
+            if isinstance(resp, JoinResponse):
+                dispatcher.network = replace(dispatcher.network, federal_room_id=resp.room_id)
+                log.info("joined the federal room %s (%s)", room, resp.room_id)
+                return
+            log.warning("cannot join the federal room %s yet (%s); retrying in %.0f s", room, resp, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300)
+
+    async def _prune(self) -> None:
+        async with self.db.transaction() as store:
+            await store.events.prune(self.clock.now() - HANDLED_EVENTS_KEPT)
+
+    async def _refresh_gauges(self) -> None:
+        async with self.db.transaction() as store:
+            self.metrics.set_outbox(await store.outbox.counts())

@@ -1,0 +1,243 @@
+"""From sync responses to commands: membership, invites, messages, undecryptable events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from nio import (
+    AsyncClient,
+    InviteMemberEvent,
+    JoinResponse,
+    MegolmEvent,
+    RoomMessageText,
+    SyncResponse,
+)
+
+from bot.client import TRANSPORT_ERRORS
+from bot.metrics import Metrics
+from bot.sender import Sender
+from commands.context import Clock
+from commands.dispatch import Dispatcher, IncomingMessage
+from commands.i18n import Translator
+from commands.reply import Reply
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+UNDECRYPTABLE_NOTICE_EVERY = 600.0  # seconds, per sender and room
+
+
+class RoomState:
+    """Membership and power levels as nio keeps them from sync: no homeserver request needed."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        room = self.client.rooms.get(room_id)
+        return room.power_levels.get_user_level(user_id) if room else 0
+
+    def is_direct(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.member_count <= 2
+
+    def display_name(self, room_id: str, user_id: str) -> str:
+        room = self.client.rooms.get(room_id)
+        user = room.users.get(user_id) if room else None
+        return (user.display_name if user else None) or user_id
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Replies carry the quoted original as '> ' lines first; the command follows them."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith("> "):
+        return body
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        client: AsyncClient,
+        state: RoomState,
+        dispatcher: Dispatcher,
+        db: Database,
+        sender: Sender,
+        clock: Clock,
+        metrics: Metrics,
+        allowed_servers: tuple[str, ...],
+        translator_for: Callable[[str], Translator],
+        network_language: str,
+        network_name: str,
+        prefix: str,
+    ) -> None:
+        self.client = client
+        self.dispatcher = dispatcher
+        self.db = db
+        self.sender = sender
+        self.clock = clock
+        self.metrics = metrics
+        self.allowed_servers = allowed_servers
+        self.translator_for = translator_for
+        self.network_language = network_language
+        self.network_name = network_name
+        self.prefix = prefix
+        self.state = state
+        self._known_rooms: set[str] = set()
+        self._undecryptable_noticed: dict[tuple[str, str], float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def on_sync(self, resp: SyncResponse, first: bool) -> None:
+        for room_id in resp.rooms.join:
+            await self._remember_room(room_id)
+        for room_id in resp.rooms.leave:
+            await self._forget_room(room_id)
+        for room_id, info in resp.rooms.invite.items():
+            self._on_invite(room_id, info.invite_state)
+        if first:
+            return  # history from before the first start is not answered
+        for room_id, info in resp.rooms.join.items():
+            for event in info.timeline.events:
+                await self._on_event(room_id, event)
+
+    async def _on_event(self, room_id: str, event: object) -> None:
+        sender = getattr(event, "sender", None)
+        if sender is None or sender == self.client.user_id:
+            return
+        if isinstance(event, RoomMessageText):
+            relates = event.source.get("content", {}).get("m.relates_to", {})
+            if relates.get("rel_type") == "m.replace":
+                return  # edits are not commands; the original already was one (or not)
+            body = strip_reply_fallback(event.body)
+            message = IncomingMessage(
+                event_id=event.event_id,
+                room_id=room_id,
+                sender=sender,
+                body=body,
+                sender_name=self.state.display_name(room_id, sender),
+            )
+            started = time.perf_counter()
+            outcome = await self.dispatcher.handle(message)
+            if outcome.command is not None or outcome.result == "unknown":
+                self.metrics.command(outcome.command or "unknown", outcome.result, time.perf_counter() - started)
+            if outcome.outbox_ids:
+                self.sender.kick()
+        elif isinstance(event, MegolmEvent):
+            await self._on_undecryptable(room_id, event)
+
+    async def _on_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        log.warning("cannot decrypt %s from %s in %s", event.event_id, event.sender, room_id)
+        self.metrics.undecryptable.inc()
+        self._spawn(self._request_key(event))
+        key = (event.sender, room_id)
+        now = time.monotonic()
+        last = self._undecryptable_noticed.get(key)
+        if last is not None and now - last < UNDECRYPTABLE_NOTICE_EVERY:
+            return
+        self._undecryptable_noticed[key] = now
+        async with self.db.transaction() as store:
+            room = await store.rooms.get(room_id)
+            tr = self.translator_for((room.language if room else None) or self.network_language)
+            reply = Reply.text(
+                tr.gettext(
+                    "I could not decrypt your message: the key did not reach me. "
+                    "Please send it again; if that does not help, leave and rejoin the room."
+                )
+            )
+            reply.mentions.append(event.sender)
+            await store.outbox.add(
+                room_id, reply.content(in_reply_to=event.event_id), now=self.clock.now(), purpose="notice"
+            )
+        self.sender.kick()
+
+    async def _request_key(self, event: MegolmEvent) -> None:
+        try:
+            await self.client.request_room_key(event)
+        except Exception as err:  # a duplicate request raises; never worth more than a log line
+            log.debug("room key request for %s not sent: %r", event.event_id, err)
+
+    def _on_invite(self, room_id: str, invite_state: list[object]) -> None:
+        inviter = None
+        for event in invite_state:
+            if (
+                isinstance(event, InviteMemberEvent)
+                and event.state_key == self.client.user_id
+                and event.membership == "invite"
+            ):
+                inviter = event.sender
+        if inviter is None:
+            return
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        if server not in self.allowed_servers:
+            log.info("ignoring invite to %s from %s (server not allowed)", room_id, inviter)
+            self._spawn(self._reject(room_id))
+            return
+        self._spawn(self._join_and_greet(room_id, inviter))
+
+    async def _reject(self, room_id: str) -> None:
+        try:
+            await self.client.room_leave(room_id)
+        except TRANSPORT_ERRORS as err:
+            log.warning("could not reject invite to %s: %r", room_id, err)
+
+    async def _join_and_greet(self, room_id: str, inviter: str) -> None:
+        delay = 1.0
+        for _ in range(8):
+            try:
+                resp = await self.client.join(room_id)
+            except TRANSPORT_ERRORS as err:
+                resp = err
+            if isinstance(resp, JoinResponse):
+                break
+            log.warning("joining %s failed (%s); retrying in %.0f s", room_id, resp, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60)
+        else:
+            return
+        log.info("joined %s on invite from %s", room_id, inviter)
+        reference = f"greeting:{room_id}"[:64]
+        async with self.db.transaction() as store:
+            await store.rooms.upsert(room_id, now=self.clock.now(), joined=True)
+            if await store.outbox.by_reference(reference):
+                return
+            tr = self.translator_for(self.network_language)
+            reply = Reply.text(
+                tr.gettext("Hello! I am the bot of the {network} network."), network=self.network_name
+            )
+            reply.p(tr.gettext("`{help}` shows what I can do for you."), help=self.prefix + tr.gettext("help"))
+            await store.outbox.add(
+                room_id, reply.content(), now=self.clock.now(), purpose="greeting", reference=reference
+            )
+        self._known_rooms.add(room_id)
+        self.sender.kick()
+
+    async def _remember_room(self, room_id: str) -> None:
+        if room_id in self._known_rooms:
+            return
+        room = self.client.rooms.get(room_id)
+        async with self.db.transaction() as store:
+            await store.rooms.upsert(
+                room_id,
+                now=self.clock.now(),
+                name=room.display_name if room else None,
+                encrypted=room.encrypted if room else None,
+                is_direct=self.state.is_direct(room_id),
+                joined=True,
+            )
+        self._known_rooms.add(room_id)
+
+    async def _forget_room(self, room_id: str) -> None:
+        self._known_rooms.discard(room_id)
+        async with self.db.transaction() as store:
+            await store.rooms.upsert(room_id, now=self.clock.now(), joined=False)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,201 @@
+"""Outbox delivery: deterministic transaction ids, bounded concurrency, backoff, results recorded.
+
+Every outgoing event (replies included) is an outbox row committed before it is sent. The
+transaction id is derived from the row's id, so a resend after a crash is de-duplicated by
+the homeserver (it remembers transaction ids per device for 24 hours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from nio import (
+    AsyncClient,
+    RoomMessagesError,
+    RoomRedactResponse,
+    RoomSendResponse,
+)
+from nio.exceptions import LocalProtocolError
+
+from bot.client import TRANSPORT_ERRORS
+from bot.config import DeliveryConfig
+from commands.context import Clock
+from storage import Database
+from storage.models import OutboxRow
+
+log = logging.getLogger(__name__)
+
+# The homeserver keeps transaction ids for 24 hours; stay well inside that before resending.
+TXN_MEMORY = timedelta(hours=23)
+PERMANENT = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN"}
+
+
+def transaction_id(installation_id: str, row_id: int) -> str:
+    return f"labnetz.{installation_id}.{row_id}"
+
+
+class Sender:
+    def __init__(
+        self,
+        client: AsyncClient,
+        db: Database,
+        clock: Clock,
+        config: DeliveryConfig,
+        *,
+        on_result: Callable[[OutboxRow, str], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.on_result = on_result
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(config.concurrency)
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.paused_until: datetime | None = None
+
+    def kick(self) -> None:
+        """New rows were committed: look for due rows now instead of at the next wake-up."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                next_due = await self._dispatch_due()
+            except Exception:
+                log.exception("outbox sweep failed")
+                next_due = None
+            timeout = 30.0
+            if next_due is not None:
+                timeout = max(0.05, min(timeout, (next_due - self.clock.now()).total_seconds()))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                pass
+
+    async def _dispatch_due(self) -> datetime | None:
+        now = self.clock.now()
+        async with self.db.transaction() as store:
+            rows = await store.outbox.due(now, limit=200)
+            next_due = await store.outbox.next_due_at()
+        for row in rows:
+            if row.id in self._in_flight:
+                continue
+            self._in_flight.add(row.id)
+            task = asyncio.create_task(self._deliver(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if rows and len(rows) == 200:
+            self._wake.set()
+        # Rows in flight stay pending; don't spin on them.
+        if next_due is not None and next_due <= now:
+            return now + timedelta(seconds=1)
+        return next_due
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            async with self._limit:
+                await self._attempt(row)
+        except Exception:
+            log.exception("delivery of outbox row %s crashed", row.id)
+            await self._retry(row, "internal error", counted=True)
+        finally:
+            self._in_flight.discard(row.id)
+            self._wake.set()
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        txn = transaction_id(self.db.installation_id, row.id)
+        now = self.clock.now()
+        if row.first_attempt_at is not None and now - row.first_attempt_at > TXN_MEMORY:
+            await self._confirm_old(row, txn)
+            return
+        async with self.db.transaction() as store:
+            await store.outbox.started(row.id, now)
+        try:
+            if row.event_type == "m.room.redaction":
+                resp = await self.client.room_redact(
+                    row.room_id, row.content["redacts"], row.content.get("reason"), tx_id=txn
+                )
+            else:
+                resp = await self.client.room_send(
+                    row.room_id, row.event_type, row.content, tx_id=txn, ignore_unverified_devices=True
+                )
+        except (*TRANSPORT_ERRORS, LocalProtocolError) as err:
+            # The homeserver may or may not have the event; resending with the same id is safe.
+            await self._retry(row, f"transport: {err!r}", counted=False)
+            return
+        if isinstance(resp, (RoomSendResponse, RoomRedactResponse)):
+            async with self.db.transaction() as store:
+                await store.outbox.mark_sent(row.id, resp.event_id, self.clock.now())
+            self._report(row, "sent")
+            return
+        code = getattr(resp, "status_code", None) or "unknown"
+        message = f"{code}: {getattr(resp, 'message', resp)}"
+        if code == "M_LIMIT_EXCEEDED":
+            wait_ms = getattr(resp, "retry_after_ms", None) or 1000
+            async with self.db.transaction() as store:
+                await store.outbox.defer(
+                    row.id, message, self.clock.now() + timedelta(milliseconds=wait_ms)
+                )
+            self._report(row, "throttled")
+            return
+        if code in PERMANENT:
+            await self._fail(row, message)
+            return
+        await self._retry(row, message, counted=True)
+
+    async def _retry(self, row: OutboxRow, error: str, *, counted: bool) -> None:
+        attempts = row.attempts + (1 if counted else 0)
+        if counted and attempts >= self.config.max_attempts:
+            await self._fail(row, error)
+            return
+        delay = min(self.config.retry_base_seconds * 2 ** max(attempts - 1, 0), self.config.retry_max_seconds)
+        when = self.clock.now() + timedelta(seconds=delay)
+        async with self.db.transaction() as store:
+            if counted:
+                await store.outbox.mark_retry(row.id, error, when)
+            else:
+                await store.outbox.defer(row.id, error, when)
+        self._report(row, "retry")
+
+    async def _fail(self, row: OutboxRow, error: str) -> None:
+        log.warning("outbox row %s to %s failed for good: %s", row.id, row.room_id, error)
+        async with self.db.transaction() as store:
+            await store.outbox.mark_failed(row.id, error)
+        self._report(row, "failed")
+
+    async def _confirm_old(self, row: OutboxRow, txn: str) -> None:
+        """After 24 h a resend would not be de-duplicated: find the event, or give up loudly."""
+        try:
+            resp = await self.client.room_messages(row.room_id, start=None, limit=200)
+        except TRANSPORT_ERRORS as err:
+            await self._retry(row, f"transport: {err!r}", counted=False)
+            return
+        if isinstance(resp, RoomMessagesError):
+            await self._fail(row, f"unconfirmed after 24 h and history unreadable: {resp}")
+            return
+        for event in resp.chunk:
+            unsigned = event.source.get("unsigned", {})
+            if unsigned.get("transaction_id") == txn:
+                async with self.db.transaction() as store:
+                    await store.outbox.mark_sent(row.id, event.event_id, self.clock.now())
+                self._report(row, "sent")
+                return
+        await self._fail(row, "unconfirmed after 24 h: not resent, to avoid a duplicate")
+
+    def _report(self, row: OutboxRow, result: str) -> None:
+        if self.on_result is not None:
+            self.on_result(row, result)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Stop taking new rows and let deliveries in flight finish."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

@@ -1,0 +1,11 @@
+"""Product logic: one module per capability, pure handlers, no Matrix imports."""
+
+from __future__ import annotations
+
+from commands.general import general
+from commands.registry import Registry
+
+
+def build_registry() -> Registry:
+    """Every capability's command group, in the order help lists them."""
+    return Registry([general])

@@ -1,0 +1,110 @@
+"""Engine, sessions and migrations. SQLite by default, PostgreSQL through the same URL setting."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event, select
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from storage.models import Meta
+from storage.repos import Store
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    """One engine per process; `transaction()` yields a `Store` bound to one transaction."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            database = parsed.database or ""
+            if database in ("", ":memory:"):
+                kwargs["poolclass"] = StaticPool
+                kwargs["connect_args"] = {"check_same_thread": False}
+            else:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._installation_id: str | None = None
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+        await self._ensure_installation_id()
+
+    async def _ensure_installation_id(self) -> None:
+        async with self.sessions.begin() as session:
+            row = await session.get(Meta, "installation_id")
+            if row is None:
+                row = Meta(key="installation_id", value=secrets.token_hex(6))
+                session.add(row)
+            self._installation_id = row.value
+
+    @property
+    def installation_id(self) -> str:
+        if self._installation_id is None:
+            raise RuntimeError("database not migrated yet")
+        return self._installation_id
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Store]:
+        """A unit of work: commits when the block ends, rolls back on any exception."""
+        async with self.sessions.begin() as session:
+            yield Store(session)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    async def current_revision(self) -> str | None:
+        async with self.engine.connect() as conn:
+            from sqlalchemy import text
+
+            try:
+                result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            except Exception:
+                return None
+            return result.scalar_one_or_none()
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _upgrade(connection: Connection) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")

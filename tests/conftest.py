@@ -1,0 +1,47 @@
+"""Fixtures shared by unit and integration tests: databases on both backends, a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from commands.context import FixedClock
+from storage import Database
+from tests.databases import PG_MISSING, fresh_postgres, postgres_url
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A migrated, empty database: in-memory SQLite, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        database = Database("sqlite+aiosqlite://")
+        await database.migrate()
+        yield database
+        await database.close()
+        return
+    if postgres_url() is None:
+        pytest.skip(PG_MISSING)
+    async with fresh_postgres() as url:
+        database = Database(url)
+        await database.migrate()
+        yield database
+        await database.close()
+
+
+@pytest.fixture
+async def sqlite_db() -> AsyncIterator[Database]:
+    """In-memory SQLite only: for command logic that does not depend on the backend."""
+    database = Database("sqlite+aiosqlite://")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # Friday 2026-11-27 10:00 in Berlin.
+    return FixedClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))

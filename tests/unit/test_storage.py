@@ -1,0 +1,96 @@
+"""Storage on both backends: migrations, outbox bookkeeping, handled events, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from commands.context import FixedClock
+from storage import Database
+
+
+async def test_migration_reaches_head_and_sets_an_installation_id(db: Database) -> None:
+    assert await db.current_revision() == "0001"
+    assert len(db.installation_id) == 12
+    await db.migrate()  # a second run is a no-op
+    assert await db.current_revision() == "0001"
+
+
+async def test_outbox_row_is_due_until_sent_and_then_counted_as_sent(
+    db: Database, clock: FixedClock
+) -> None:
+    async with db.transaction() as store:
+        row = await store.outbox.add("!r:x", {"msgtype": "m.notice", "body": "hi"}, now=clock.now())
+    async with db.transaction() as store:
+        due = await store.outbox.due(clock.now())
+        assert [r.id for r in due] == [row.id]
+        assert due[0].content == {"msgtype": "m.notice", "body": "hi"}
+        assert due[0].created_at == clock.now()
+        await store.outbox.mark_sent(row.id, "$e", clock.now())
+    async with db.transaction() as store:
+        assert await store.outbox.due(clock.now()) == []
+        assert await store.outbox.counts() == {"pending": 0, "sent": 1, "failed": 0}
+        sent = await store.outbox.get(row.id)
+        assert sent is not None and sent.event_id == "$e" and sent.attempts == 1
+
+
+async def test_rolled_back_transaction_leaves_no_outbox_row(db: Database, clock: FixedClock) -> None:
+    class Boom(Exception):
+        pass
+
+    try:
+        async with db.transaction() as store:
+            await store.outbox.add("!r:x", {"body": "lost"}, now=clock.now())
+            raise Boom
+    except Boom:
+        pass
+    async with db.transaction() as store:
+        assert await store.outbox.counts() == {"pending": 0, "sent": 0, "failed": 0}
+
+
+async def test_retry_moves_the_row_into_the_future(db: Database, clock: FixedClock) -> None:
+    async with db.transaction() as store:
+        row = await store.outbox.add("!r:x", {"body": "x"}, now=clock.now())
+        await store.outbox.mark_retry(row.id, "boom", clock.now() + timedelta(seconds=30))
+    async with db.transaction() as store:
+        assert await store.outbox.due(clock.now()) == []
+        assert await store.outbox.next_due_at() == clock.now() + timedelta(seconds=30)
+        assert [r.id for r in await store.outbox.due(clock.now() + timedelta(seconds=31))] == [row.id]
+        await store.outbox.mark_failed(row.id, "gave up")
+    async with db.transaction() as store:
+        assert await store.outbox.counts() == {"pending": 0, "sent": 0, "failed": 1}
+        failed = await store.outbox.get(row.id)
+        assert failed is not None and failed.attempts == 2 and failed.last_error == "gave up"
+
+
+async def test_an_event_can_be_claimed_only_once(db: Database, clock: FixedClock) -> None:
+    async with db.transaction() as store:
+        assert await store.events.claim("$a", "!r:x", clock.now()) is True
+    async with db.transaction() as store:
+        assert await store.events.claim("$a", "!r:x", clock.now()) is False
+        assert await store.events.claim("$b", "!r:x", clock.now()) is True
+
+
+async def test_old_handled_events_are_pruned(db: Database, clock: FixedClock) -> None:
+    async with db.transaction() as store:
+        await store.events.claim("$old", "!r:x", clock.now() - timedelta(days=40))
+        await store.events.claim("$new", "!r:x", clock.now())
+    async with db.transaction() as store:
+        assert await store.events.prune(clock.now() - timedelta(days=30)) == 1
+        assert await store.events.claim("$new", "!r:x", clock.now()) is False
+        assert await store.events.claim("$old", "!r:x", clock.now()) is True
+
+
+async def test_room_language_and_audit_are_stored(db: Database, clock: FixedClock) -> None:
+    async with db.transaction() as store:
+        await store.rooms.upsert("!r:x", now=clock.now(), name="OGL Köln", encrypted=True)
+        await store.rooms.set_language("!r:x", "en", clock.now())
+        await store.audit.record(
+            at=clock.now(), actor="@a:x", action="lang", outcome="ok", room_id="!r:x",
+            detail={"language": "en"},
+        )
+    async with db.transaction() as store:
+        room = await store.rooms.get("!r:x")
+        assert room is not None and room.language == "en" and room.encrypted and room.name == "OGL Köln"
+        [entry] = await store.audit.recent()
+        assert (entry.actor, entry.action, entry.detail) == ("@a:x", "lang", {"language": "en"})
+        assert entry.at == clock.now()
