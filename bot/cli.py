@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("chat", "demo"):
+        # Their flags belong to them; argparse's REMAINDER would swallow "--dir" badly.
+        return _delegate(f"bot.{argv[0]}", f"labnetz {argv[0]}")(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

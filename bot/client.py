@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 
 CREDENTIALS = "credentials.json"
 SYNC_TOKEN = "sync_token"
+# More than Synapse's default of 10 timeline events per room, so a burst of commands (or a
+# short downtime) is seen whole; a longer gap is reported as `limited` and logged.
+SYNC_FILTER = {
+    "room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}},
+    "presence": {"not_types": ["*"]},
+}
 TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
@@ -154,6 +160,7 @@ class MatrixConnection:
             try:
                 resp = await self.client.sync(
                     timeout=0 if first else self.sync_timeout_ms,
+                    sync_filter=SYNC_FILTER,
                     since=token,
                     full_state=first or None,
                     set_presence="online",

@@ -103,6 +103,8 @@ class Router:
         if first:
             return  # history from before the first start is not answered
         for room_id, info in resp.rooms.join.items():
+            if info.timeline.limited and not first:
+                log.warning("sync gap in %s: older events were skipped by the homeserver", room_id)
             for event in info.timeline.events:
                 await self._on_event(room_id, event)
 

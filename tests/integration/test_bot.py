@@ -1,0 +1,256 @@
+"""The bot against a real Synapse, through real nio clients: answers, E2EE, restarts, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from nio import AsyncClient, MegolmEvent, RoomMessagesResponse
+
+from bot.devserver import LocalSynapse
+
+from .botproc import BotProcess
+from .matrix_helpers import create_room, send_text, sync_once, wait_for_message
+
+MakeBot = Callable[..., BotProcess]
+MakeUser = Callable[..., tuple[str, str]]
+NioClient = Callable[..., Awaitable[AsyncClient]]
+
+
+def replies_to(event_id: str) -> Callable[[object], bool]:
+    def match(event: object) -> bool:
+        relates = getattr(event, "source", {}).get("content", {}).get("m.relates_to", {})
+        return relates.get("m.in_reply_to", {}).get("event_id") == event_id
+
+    return match
+
+
+async def room_bodies(client: AsyncClient, room_id: str, sender: str) -> list[str]:
+    """Every message body `sender` has in the room, read back from Synapse (oldest first)."""
+    resp = await client.room_messages(room_id, limit=500)
+    assert isinstance(resp, RoomMessagesResponse), resp
+    bodies = []
+    for event in reversed(resp.chunk):
+        if event.sender == sender and not isinstance(event, MegolmEvent) and hasattr(event, "body"):
+            bodies.append(event.body)
+    return bodies
+
+
+async def joined_room_with_bot(
+    bot: BotProcess, user: AsyncClient, encrypted: bool = False
+) -> str:
+    """A fresh room the bot was invited to, joined and greeted."""
+    room = await create_room(user, invite=[bot.user_id], encrypted=encrypted)
+    greeting = await wait_for_message(user, room, lambda e: e.sender == bot.user_id, timeout=30)
+    assert "Guten Tag! Ich bin der Bot des Netzwerks Open Gov Labs." in greeting.body
+    return room
+
+
+async def test_ping_round_trip_in_a_plain_room(
+    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+) -> None:
+    bot = make_bot(database_url)
+    bot.start()
+    user = await nio_client(*make_user("anna"))
+    room = await joined_room_with_bot(bot, user)
+
+    ping = await send_text(user, room, "!ping")
+    reply = await wait_for_message(user, room, replies_to(ping))
+    content = reply.source["content"]
+    assert reply.sender == bot.user_id
+    assert (content["msgtype"], content["body"]) == ("m.notice", "pong")
+    assert content["m.mentions"] == {"user_ids": [user.user_id]}
+    assert 'labnetz_commands_total{command="ping",outcome="ok"} 1.0' in bot.metrics()
+    status, health = bot.health()
+    assert status == 200 and health["logged_in"] is True
+
+
+async def test_ping_round_trip_in_an_encrypted_room_is_answered_encrypted(
+    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+) -> None:
+    bot = make_bot(database_url)
+    bot.start()
+    user = await nio_client(*make_user("enc"), encryption=True)
+    room = await joined_room_with_bot(bot, user, encrypted=True)
+
+    ping = await send_text(user, room, "!ping")
+    reply = await wait_for_message(user, room, replies_to(ping))
+    assert reply.body == "pong"
+    assert reply.decrypted, "the reply should have arrived encrypted"
+    german = await wait_for_message(user, room, replies_to(await send_text(user, room, "!hilfe")))
+    assert "Befehle von Open Gov Labs" in german.body and german.decrypted
+
+
+async def test_unknown_command_gets_a_suggestion(
+    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+) -> None:
+    bot = make_bot(database_url)
+    bot.start()
+    user = await nio_client(*make_user("typo"))
+    room = await joined_room_with_bot(bot, user)
+    reply = await wait_for_message(user, room, replies_to(await send_text(user, room, "!hilfee")))
+    assert "Den Befehl „hilfee“ kenne ich nicht." in reply.body
+    assert "Meinten Sie !hilfe?" in reply.body
+
+
+async def test_restart_keeps_the_device_and_answers_nothing_twice(
+    make_bot: MakeBot,
+    database_url: str,
+    make_user: MakeUser,
+    nio_client: NioClient,
+    synapse: LocalSynapse,
+) -> None:
+    bot = make_bot(database_url)
+    bot.start()
+    user = await nio_client(*make_user("restart"))
+    room = await joined_room_with_bot(bot, user)
+    first = await send_text(user, room, "!ping")
+    await wait_for_message(user, room, replies_to(first))
+    device = bot.credentials()["device_id"]
+
+    bot.stop()
+    while_down = await send_text(user, room, "!ping")  # sent while the bot is down
+    bot.start()
+    await wait_for_message(user, room, replies_to(while_down), timeout=30)
+
+    bot.kill()  # kill -9 this time
+    bot.start()
+    third = await send_text(user, room, "!ping")
+    await wait_for_message(user, room, replies_to(third), timeout=30)
+    await asyncio.sleep(1.5)  # room for a wrong extra answer to show up
+
+    assert bot.credentials()["device_id"] == device
+    assert [d["device_id"] for d in synapse.user_devices(bot.user_id)] == [device]
+    assert await room_bodies(user, room, bot.user_id) == [
+        "Guten Tag! Ich bin der Bot des Netzwerks Open Gov Labs.\n`!hilfe` zeigt, was ich für Sie tun kann.",
+        "pong",
+        "pong",
+        "pong",
+    ]
+
+
+async def test_committed_outbox_rows_are_delivered_exactly_once_after_a_crash(
+    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+) -> None:
+    """Row A was committed but never sent; row B reached Synapse but the bot died before
+    recording it. After the restart each is in the room exactly once."""
+    from nio import AsyncClientConfig, RoomSendResponse
+
+    from bot.sender import transaction_id
+    from storage import Database
+
+    bot = make_bot(database_url)
+    bot.start()
+    user = await nio_client(*make_user("crash"))
+    room = await joined_room_with_bot(bot, user)
+    bot.kill()
+
+    db = Database(database_url)
+    await db.migrate()
+    now = __import__("datetime").datetime.now(__import__("datetime").UTC)
+    async with db.transaction() as store:
+        a = await store.outbox.add(room, {"msgtype": "m.notice", "body": "probe A"}, now=now, purpose="test")
+        b = await store.outbox.add(room, {"msgtype": "m.notice", "body": "probe B"}, now=now, purpose="test")
+    creds = bot.credentials()
+    same_device = AsyncClient(bot.hs.url, creds["user_id"], config=AsyncClientConfig(encryption_enabled=False))
+    same_device.restore_login(creds["user_id"], creds["device_id"], creds["access_token"])
+    sent = await same_device.room_send(
+        room, "m.room.message", {"msgtype": "m.notice", "body": "probe B"},
+        tx_id=transaction_id(db.installation_id, b.id),
+    )
+    await same_device.close()
+    assert isinstance(sent, RoomSendResponse)
+
+    bot.start()
+    deadline = time.monotonic() + 30
+    while True:
+        async with db.transaction() as store:
+            rows = [await store.outbox.get(a.id), await store.outbox.get(b.id)]
+        if all(r is not None and r.state == "sent" for r in rows):
+            break
+        assert time.monotonic() < deadline, f"rows not delivered: {rows}"
+        await asyncio.sleep(0.2)
+    await db.close()
+    assert rows[1] is not None and rows[1].event_id == sent.event_id  # Synapse de-duplicated it
+    bodies = await room_bodies(user, room, bot.user_id)
+    assert bodies.count("probe A") == 1 and bodies.count("probe B") == 1
+
+
+async def test_invite_from_an_allowed_server_is_accepted_and_others_are_declined(
+    make_bot: MakeBot, make_user: MakeUser, nio_client: NioClient, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/strict.db"
+    picky = make_bot(url, allowed_servers=["example.org"])
+    picky.start()
+    user = await nio_client(*make_user("inviter"))
+    room = await create_room(user, invite=[picky.user_id])
+    deadline = time.monotonic() + 20
+    while True:
+        await sync_once(user, timeout=500)
+        members = await user.joined_members(room)
+        state = await user.room_get_state_event(room, "m.room.member", picky.user_id)
+        if getattr(state, "content", {}).get("membership") == "leave":
+            break
+        assert picky.user_id not in [m.user_id for m in members.members]
+        assert time.monotonic() < deadline, "the invite from a foreign server was never declined"
+
+
+async def test_bot_survives_the_homeserver_being_down_for_ten_seconds(
+    make_bot: MakeBot, tmp_path: Path, nio_client: NioClient
+) -> None:
+    with LocalSynapse(directory=tmp_path / "hs-outage") as hs:
+        bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/outage.db", hs=hs)
+        bot.start()
+        uid = hs.register("outage-user", "pw-outage")
+        from .matrix_helpers import login_client
+
+        user = await login_client(hs.url, uid, "pw-outage", tmp_path / "outage-store")
+        try:
+            room = await joined_room_with_bot(bot, user)
+            await wait_for_message(user, room, replies_to(await send_text(user, room, "!ping")))
+
+            hs.stop()
+            await asyncio.sleep(10)
+            assert bot.running, f"the bot exited during the outage:\n{bot.log_tail()}"
+            hs.start()
+
+            ping = await send_text(user, room, "!ping")
+            reply = await wait_for_message(user, room, replies_to(ping), timeout=40)
+            assert reply.body == "pong"
+        finally:
+            await user.close()
+            bot.stop()
+
+
+async def test_rate_limited_replies_are_waited_out_and_all_arrive_once(
+    make_bot: MakeBot, tmp_path: Path
+) -> None:
+    with LocalSynapse(directory=tmp_path / "hs-strict", strict_message_ratelimit=True) as hs:
+        bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/strict.db", hs=hs)
+        bot.start()
+        uid = hs.register("hasty", "pw-hasty")
+        quoted = urllib.parse.quote(uid)
+        hs.admin_request(
+            "POST", f"/_synapse/admin/v1/users/{quoted}/override_ratelimit",
+            {"messages_per_second": 0, "burst_count": 0},
+        )
+        from .matrix_helpers import login_client
+
+        user = await login_client(hs.url, uid, "pw-hasty", tmp_path / "hasty-store")
+        try:
+            room = await joined_room_with_bot(bot, user)
+            pings = [await send_text(user, room, "!ping") for _ in range(12)]
+            for ping in pings:
+                await wait_for_message(user, room, replies_to(ping), timeout=60)
+            assert (await room_bodies(user, room, bot.user_id)).count("pong") == 12
+            throttled = [
+                line for line in bot.metrics().splitlines()
+                if line.startswith('labnetz_deliveries_total{result="throttled"}')
+            ]
+            assert throttled and float(throttled[0].split()[-1]) > 0, "Synapse never throttled the bot"
+        finally:
+            await user.close()
+            bot.stop()
