@@ -45,3 +45,19 @@ async def sqlite_db() -> AsyncIterator[Database]:
 def clock() -> FixedClock:
     # Friday 2026-11-27 10:00 in Berlin.
     return FixedClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+
+
+def pytest_report_header() -> str:
+    if postgres_url():
+        return f"database legs: sqlite + postgresql ({postgres_url()})"
+    return f"database legs: sqlite only -- {PG_MISSING}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly which database legs ran, so a missing PostgreSQL leg can't hide."""
+    for leg in BACKENDS:
+        passed = [r for r in terminalreporter.stats.get("passed", []) if f"[{leg}" in r.nodeid]
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if f"[{leg}" in r.nodeid]
+        terminalreporter.write_line(
+            f"database leg {leg}: {len(passed)} passed, {len(skipped)} skipped"
+        )

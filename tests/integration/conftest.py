@@ -78,9 +78,8 @@ async def nio_client(
 
 # --- the bot under test ---------------------------------------------------------------
 
+from bot.devbot import BotProcess  # noqa: E402
 from tests.databases import PG_MISSING, fresh_postgres, postgres_url  # noqa: E402
-
-from .botproc import BotProcess  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from nio import AsyncClient, MegolmEvent, RoomMessagesResponse
 
+from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
 
-from .botproc import BotProcess
 from .matrix_helpers import create_room, send_text, sync_once, wait_for_message
 
 MakeBot = Callable[..., BotProcess]

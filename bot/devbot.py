@@ -1,4 +1,8 @@
-"""The bot as a real process (`labnetz run`), so tests can stop, kill -9 and restart it."""
+"""The bot as a real process (`labnetz run`), so tests and benchmarks can stop, kill -9 and restart it.
+
+Used by the integration tests and by `bench/`. Only the standard library and
+`bot.devserver` are imported, so it works without an event loop.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from bot.devserver import LocalSynapse, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
