@@ -51,6 +51,16 @@ class Labnetz:
         self.web: WebServer | None = None
         self.scheduler = AsyncIOScheduler(timezone=config.network.timezone)
         self._stop = asyncio.Event()
+        self.failed: BaseException | None = None
+
+    def _watch(self, task: asyncio.Task[None]) -> None:
+        """A core task that ends on its own is a bug: stop loudly rather than run deaf."""
+        if task.cancelled() or self._stop.is_set():
+            return
+        error = task.exception()
+        log.critical("core task %s ended unexpectedly: %r", task.get_name(), error, exc_info=error)
+        self.failed = error or RuntimeError(f"task {task.get_name()} ended")
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -114,6 +124,7 @@ class Labnetz:
             network_name=cfg.network.name,
             prefix=cfg.matrix.command_prefix,
         )
+        await router.load()
         self.metrics.watch_sync(self.connection.seconds_since_sync)
         self.scheduler.add_job(self._prune, "interval", hours=6, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._refresh_gauges, "interval", seconds=15, next_run_time=datetime.now(UTC))
@@ -122,6 +133,8 @@ class Labnetz:
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(self.connection.sync_forever(router.on_sync), name="sync"),
         ]
+        for task in tasks:
+            task.add_done_callback(self._watch)
         if cfg.network.federal_room:
             tasks.append(asyncio.create_task(self._join_federal_room(dispatcher), name="federal-room"))
         log.info("Labnetz is running as %s (device %s)", cfg.matrix.user_id, self.connection.device_id)

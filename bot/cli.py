@@ -55,15 +55,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     for noisy in ("nio", "apscheduler", "aiosqlite", "peewee"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
-    async def main() -> None:
+    async def main() -> int:
         bot = Labnetz(config)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, bot.stop)
         await bot.run()
+        return 1 if bot.failed else 0
 
-    asyncio.run(main())
-    return 0
+    return asyncio.run(main())
 
 
 def _delegate(module_name: str, prog: str):  # noqa: ANN202

@@ -170,6 +170,10 @@ class MatrixConnection:
                 delay = min(delay * 2, backoff_cap)
                 continue
             if not isinstance(resp, SyncResponse):
+                retry_after = getattr(resp, "retry_after_ms", None)
+                if retry_after:  # M_LIMIT_EXCEEDED: wait exactly as asked
+                    await self._backoff(f"sync throttled: {resp}", retry_after / 1000, jitter=False)
+                    continue
                 await self._backoff(f"sync error: {resp}", delay)
                 delay = min(delay * 2, backoff_cap)
                 continue
@@ -178,15 +182,22 @@ class MatrixConnection:
                 await self._encryption_housekeeping()
             except TRANSPORT_ERRORS as err:
                 log.warning("key housekeeping failed: %r", err)
-            await on_sync(resp, first)
+            try:
+                await on_sync(resp, first)
+            except Exception:
+                # Not saving the token repeats this sync; handled events are de-duplicated.
+                log.exception("handling a sync response failed")
+                await self._backoff("sync handling failed", delay)
+                delay = min(delay * 2, backoff_cap)
+                continue
             token = resp.next_batch
             self.save_sync_token(token)
             first = False
             self.last_sync = asyncio.get_running_loop().time()
             self.synced.set()
 
-    async def _backoff(self, reason: str, delay: float) -> None:
-        wait = delay * (0.8 + 0.4 * random.random())
+    async def _backoff(self, reason: str, delay: float, jitter: bool = True) -> None:
+        wait = delay * (0.8 + 0.4 * random.random()) if jitter else delay
         log.warning("%s; retrying in %.1f s", reason, wait)
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=wait)

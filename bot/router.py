@@ -12,6 +12,7 @@ from nio import (
     InviteMemberEvent,
     JoinResponse,
     MegolmEvent,
+    RoomCreateEvent,
     RoomMessageText,
     SyncResponse,
 )
@@ -30,15 +31,31 @@ log = logging.getLogger(__name__)
 UNDECRYPTABLE_NOTICE_EVERY = 600.0  # seconds, per sender and room
 
 
+# In room versions 12+ ("hydra") the creators hold a power above every level; nio 0.26 doesn't
+# know this yet, so the bot tracks creators itself.
+CREATOR_LEVEL = 2**31
+
+
+def creators_outrank_levels(room_version: str) -> bool:
+    if room_version.startswith("org.matrix.hydra"):
+        return True
+    return room_version.isdigit() and int(room_version) >= 12
+
+
 class RoomState:
     """Membership and power levels as nio keeps them from sync: no homeserver request needed."""
 
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
+        self.creators: dict[str, frozenset[str]] = {}
 
     def power_level(self, room_id: str, user_id: str) -> int:
         room = self.client.rooms.get(room_id)
-        return room.power_levels.get_user_level(user_id) if room else 0
+        if room is None:
+            return 0
+        if user_id in self.creators.get(room_id, ()) and creators_outrank_levels(room.room_version):
+            return CREATOR_LEVEL
+        return room.power_levels.get_user_level(user_id)
 
     def is_direct(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
@@ -48,6 +65,14 @@ class RoomState:
         room = self.client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None
         return (user.display_name if user else None) or user_id
+
+
+def _creators_in(events: list[object]) -> frozenset[str] | None:
+    for event in events:
+        if isinstance(event, RoomCreateEvent):
+            extra = event.source.get("content", {}).get("additional_creators", [])
+            return frozenset([event.sender, *(u for u in extra if isinstance(u, str))])
+    return None
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -92,10 +117,21 @@ class Router:
         self._known_rooms: set[str] = set()
         self._undecryptable_noticed: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._greet: set[str] = set()  # joined on invite, greeted once sync shows the room
+
+    async def load(self) -> None:
+        """Creators of known rooms: their create events won't come again in incremental syncs."""
+        async with self.db.transaction() as store:
+            for room_id, creators in (await store.rooms.creators()).items():
+                self.state.creators[room_id] = frozenset(creators)
 
     async def on_sync(self, resp: SyncResponse, first: bool) -> None:
-        for room_id in resp.rooms.join:
-            await self._remember_room(room_id)
+        known_before = set(self._known_rooms)
+        for room_id, info in resp.rooms.join.items():
+            await self._remember_room(room_id, _creators_in([*info.state, *info.timeline.events]))
+        for room_id in self._greet & set(resp.rooms.join):
+            self._greet.discard(room_id)
+            await self._greet_room(room_id)
         for room_id in resp.rooms.leave:
             await self._forget_room(room_id)
         for room_id, info in resp.rooms.invite.items():
@@ -103,10 +139,14 @@ class Router:
         if first:
             return  # history from before the first start is not answered
         for room_id, info in resp.rooms.join.items():
-            if info.timeline.limited and not first:
+            if info.timeline.limited and room_id in known_before:
                 log.warning("sync gap in %s: older events were skipped by the homeserver", room_id)
             for event in info.timeline.events:
-                await self._on_event(room_id, event)
+                try:
+                    await self._on_event(room_id, event)
+                except Exception:
+                    # One bad event must not stop the others (or the sync loop).
+                    log.exception("handling %s in %s failed", getattr(event, "event_id", "?"), room_id)
 
     async def _on_event(self, room_id: str, event: object) -> None:
         sender = getattr(event, "sender", None)
@@ -128,7 +168,9 @@ class Router:
             outcome = await self.dispatcher.handle(message)
             if outcome.command is not None or outcome.result == "unknown":
                 self.metrics.command(outcome.command or "unknown", outcome.result, time.perf_counter() - started)
-            if outcome.outbox_ids:
+            if outcome.outbox_rows:
+                self.sender.deliver(outcome.outbox_rows)
+            if outcome.scheduled:
                 self.sender.kick()
         elif isinstance(event, MegolmEvent):
             await self._on_undecryptable(room_id, event)
@@ -156,7 +198,8 @@ class Router:
             await store.outbox.add(
                 room_id, reply.content(in_reply_to=event.event_id), now=self.clock.now(), purpose="notice"
             )
-        self.sender.kick()
+            rows = store.outbox.due_now(self.clock.now())
+        self.sender.deliver(rows)
 
     async def _request_key(self, event: MegolmEvent) -> None:
         try:
@@ -203,9 +246,14 @@ class Router:
         else:
             return
         log.info("joined %s on invite from %s", room_id, inviter)
+        if room_id in self.client.rooms:
+            await self._greet_room(room_id)
+        else:
+            self._greet.add(room_id)
+
+    async def _greet_room(self, room_id: str) -> None:
         reference = f"greeting:{room_id}"[:64]
         async with self.db.transaction() as store:
-            await store.rooms.upsert(room_id, now=self.clock.now(), joined=True)
             if await store.outbox.by_reference(reference):
                 return
             tr = self.translator_for(self.network_language)
@@ -216,11 +264,13 @@ class Router:
             await store.outbox.add(
                 room_id, reply.content(), now=self.clock.now(), purpose="greeting", reference=reference
             )
-        self._known_rooms.add(room_id)
-        self.sender.kick()
+            rows = store.outbox.due_now(self.clock.now())
+        self.sender.deliver(rows)
 
-    async def _remember_room(self, room_id: str) -> None:
-        if room_id in self._known_rooms:
+    async def _remember_room(self, room_id: str, creators: frozenset[str] | None) -> None:
+        if creators is not None:
+            self.state.creators[room_id] = creators
+        elif room_id in self._known_rooms:
             return
         room = self.client.rooms.get(room_id)
         async with self.db.transaction() as store:
@@ -231,6 +281,7 @@ class Router:
                 encrypted=room.encrypted if room else None,
                 is_direct=self.state.is_direct(room_id),
                 joined=True,
+                creators=sorted(creators) if creators is not None else None,
             )
         self._known_rooms.add(room_id)
 

@@ -52,6 +52,8 @@ class Room(Base):
     room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(8))
+    # Room creators: in room versions 12+ they outrank every power level.
+    creators: Mapped[list[str] | None] = mapped_column(JSON)
     encrypted: Mapped[bool] = mapped_column(default=False)
     is_direct: Mapped[bool] = mapped_column(default=False)
     joined: Mapped[bool] = mapped_column(default=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
@@ -15,6 +16,14 @@ from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, R
 class OutboxRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.added: list[OutboxRow] = []  # rows queued in this transaction
+
+    def due_now(self, now: datetime) -> list[OutboxRow]:
+        """Rows queued in this transaction that are due already.
+
+        The caller hands them to the sender right after commit, sparing it a sweep query.
+        """
+        return [row for row in self.added if row.not_before <= now]
 
     async def add(
         self,
@@ -27,19 +36,24 @@ class OutboxRepo:
         reference: str | None = None,
         not_before: datetime | None = None,
     ) -> OutboxRow:
-        row = OutboxRow(
-            room_id=room_id,
-            event_type=event_type,
-            content=content,
-            purpose=purpose,
-            reference=reference,
-            state=DeliveryState.PENDING,
-            attempts=0,
-            not_before=not_before or now,
-            created_at=now,
-        )
-        self.session.add(row)
-        await self.session.flush()
+        """Queue an event. A row due now counts as attempted now: the sender gets it at once."""
+        due = not_before or now
+        values: dict[str, Any] = {
+            "room_id": room_id,
+            "event_type": event_type,
+            "content": content,
+            "purpose": purpose,
+            "reference": reference,
+            "state": DeliveryState.PENDING.value,
+            "attempts": 0,
+            "not_before": due,
+            "created_at": now,
+            "first_attempt_at": now if due <= now else None,
+        }
+        # Core INSERT … RETURNING: this is on every command's path, and the ORM flush costs more.
+        row_id = await self.session.scalar(insert(OutboxRow).values(**values).returning(OutboxRow.id))
+        row = OutboxRow(id=row_id, **values)
+        self.added.append(row)
         return row
 
     async def get(self, row_id: int) -> OutboxRow | None:
@@ -54,17 +68,21 @@ class OutboxRepo:
         )
         return list((await self.session.scalars(stmt)).all())
 
-    async def next_due_at(self) -> datetime | None:
+    async def next_due_at(self, exclude: set[int] | None = None) -> datetime | None:
         stmt = select(func.min(OutboxRow.not_before)).where(
             OutboxRow.state == DeliveryState.PENDING
         )
+        if exclude:
+            stmt = stmt.where(OutboxRow.id.not_in(exclude))
         return await self.session.scalar(stmt)
 
-    async def started(self, row_id: int, now: datetime) -> None:
+    async def started(self, row_ids: list[int], now: datetime) -> None:
         """Note the first attempt: after 24 h the homeserver forgets the transaction id."""
+        if not row_ids:
+            return
         await self.session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == row_id, OutboxRow.first_attempt_at.is_(None))
+            .where(OutboxRow.id.in_(row_ids), OutboxRow.first_attempt_at.is_(None))
             .values(first_attempt_at=now)
         )
 
@@ -131,6 +149,7 @@ class RoomRepo:
         encrypted: bool | None = None,
         is_direct: bool | None = None,
         joined: bool | None = None,
+        creators: list[str] | None = None,
     ) -> Room:
         room = await self.get(room_id)
         if room is None:
@@ -139,6 +158,7 @@ class RoomRepo:
             room.is_direct = bool(is_direct)
             room.joined = True if joined is None else joined
             room.name = name
+            room.creators = creators
             self.session.add(room)
         else:
             for field, value in (
@@ -146,6 +166,7 @@ class RoomRepo:
                 ("encrypted", encrypted),
                 ("is_direct", is_direct),
                 ("joined", joined),
+                ("creators", creators),
             ):
                 if value is not None:
                     setattr(room, field, value)
@@ -153,11 +174,21 @@ class RoomRepo:
         await self.session.flush()
         return room
 
+    async def language(self, room_id: str) -> str | None:
+        """The room's language setting (a plain column read: this is on every command's path)."""
+        return await self.session.scalar(select(Room.language).where(Room.room_id == room_id))
+
     async def set_language(self, room_id: str, language: str, now: datetime) -> Room:
         room = await self.upsert(room_id, now=now)
         room.language = language
         await self.session.flush()
         return room
+
+    async def creators(self) -> dict[str, list[str]]:
+        rows = await self.session.execute(
+            select(Room.room_id, Room.creators).where(Room.creators.is_not(None))
+        )
+        return {room_id: creators for room_id, creators in rows.all()}
 
     async def count_joined(self) -> int:
         return await self.session.scalar(
@@ -193,15 +224,16 @@ class HandledEventRepo:
         self.session = session
 
     async def claim(self, event_id: str, room_id: str, now: datetime) -> bool:
-        """Record the event as handled; False when it already was (within this transaction's view)."""
-        if await self.session.get(HandledEvent, event_id) is not None:
-            return False
-        self.session.add(HandledEvent(event_id=event_id, room_id=room_id, handled_at=now))
-        try:
-            await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+        """Record the event as handled; False when it already was. One statement on both backends."""
+        dialect = self.session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert_(HandledEvent)
+            .values(event_id=event_id, room_id=room_id, handled_at=now)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)
 
     async def prune(self, before: datetime) -> int:
         result = await self.session.execute(

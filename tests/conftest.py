@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -56,8 +57,9 @@ def pytest_report_header() -> str:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly which database legs ran, so a missing PostgreSQL leg can't hide."""
     for leg in BACKENDS:
-        passed = [r for r in terminalreporter.stats.get("passed", []) if f"[{leg}" in r.nodeid]
-        skipped = [r for r in terminalreporter.stats.get("skipped", []) if f"[{leg}" in r.nodeid]
+        mark = re.compile(rf"\[{leg}[\]-]")
+        passed = [r for r in terminalreporter.stats.get("passed", []) if mark.search(r.nodeid)]
+        skipped = [r for r in terminalreporter.stats.get("skipped", []) if mark.search(r.nodeid)]
         terminalreporter.write_line(
             f"database leg {leg}: {len(passed)} passed, {len(skipped)} skipped"
         )

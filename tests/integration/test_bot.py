@@ -254,3 +254,44 @@ async def test_rate_limited_replies_are_waited_out_and_all_arrive_once(
         finally:
             await user.close()
             bot.stop()
+
+
+async def test_an_undecryptable_message_gets_one_notice(
+    make_bot: MakeBot, make_user: MakeUser, nio_client: NioClient, tmp_path: Path
+) -> None:
+    bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/undecryptable.db")
+    bot.start()
+    user = await nio_client(*make_user("secretive"), encryption=True)
+    room = await joined_room_with_bot(bot, user, encrypted=True)
+    # Withhold the room key from the bot's device: its copy of the message stays undecryptable.
+    if user.should_query_keys:
+        await user.keys_query()
+    for device in user.device_store.active_user_devices(bot.user_id):
+        user.blacklist_device(device)
+    first = await send_text(user, room, "!ping")
+    await send_text(user, room, "!ping")
+    notice = await wait_for_message(user, room, replies_to(first), timeout=30)
+    assert "Ich konnte Ihre Nachricht nicht entschlüsseln" in notice.body
+    assert notice.source["content"]["msgtype"] == "m.notice"
+    await asyncio.sleep(2)
+    await sync_once(user, timeout=500)
+    texts = await room_bodies(user, room, bot.user_id)
+    assert sum("nicht entschlüsseln" in t for t in texts) == 1, texts
+
+
+async def test_federal_room_is_joined_and_its_moderators_are_managers(
+    make_bot: MakeBot, make_user: MakeUser, nio_client: NioClient, tmp_path: Path
+) -> None:
+    owner = await nio_client(*make_user("bund"))
+    federal = await create_room(owner, invite=[], name="Bundesteam")
+    bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/federal.db", federal_room=federal)
+    # The federal room is public to the bot by invite; it joins at start without a greeting race.
+    await owner.room_invite(federal, bot.user_id)
+    bot.start()
+    from .matrix_helpers import wait_for_join
+
+    await wait_for_join(owner, federal, bot.user_id, timeout=30)
+    reply = await wait_for_message(owner, federal, replies_to(await send_text(owner, federal, "!werbinich")))
+    assert "Community-Manager:in des Bundesteams" in reply.body
+    status = await wait_for_message(owner, federal, replies_to(await send_text(owner, federal, "!status")))
+    assert "Status von Open Gov Labs" in status.body and "Zustellungen:" in status.body

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("room_id", sa.String(255), primary_key=True),
         sa.Column("name", sa.String(255)),
         sa.Column("language", sa.String(8)),
+        sa.Column("creators", sa.JSON),
         sa.Column("encrypted", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("is_direct", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("joined", sa.Boolean, nullable=False, server_default=sa.true()),
