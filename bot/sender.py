@@ -63,6 +63,11 @@ class Sender:
         """New rows were committed: look for due rows now instead of at the next wake-up."""
         self._wake.set()
 
+    def deliver(self, rows: list[OutboxRow]) -> None:
+        """Fast path for rows just committed and due now (replies): no sweep query needed."""
+        for row in rows:
+            self._start(row)
+
     async def run(self) -> None:
         while not self._stopping:
             self._wake.clear()
@@ -82,21 +87,25 @@ class Sender:
     async def _dispatch_due(self) -> datetime | None:
         now = self.clock.now()
         async with self.db.transaction() as store:
-            rows = await store.outbox.due(now, limit=200)
-            next_due = await store.outbox.next_due_at()
+            rows = [r for r in await store.outbox.due(now, limit=200) if r.id not in self._in_flight]
+            # Recorded before sending: after 24 h a resend is no longer de-duplicated.
+            await store.outbox.started([r.id for r in rows], now)
+            next_due = await store.outbox.next_due_at(exclude=self._in_flight | {r.id for r in rows})
         for row in rows:
-            if row.id in self._in_flight:
-                continue
-            self._in_flight.add(row.id)
-            task = asyncio.create_task(self._deliver(row))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        if rows and len(rows) == 200:
+            if row.first_attempt_at is None:
+                row.first_attempt_at = now
+            self._start(row)
+        if len(rows) == 200:
             self._wake.set()
-        # Rows in flight stay pending; don't spin on them.
-        if next_due is not None and next_due <= now:
-            return now + timedelta(seconds=1)
         return next_due
+
+    def _start(self, row: OutboxRow) -> None:
+        if row.id in self._in_flight or self._stopping:
+            return
+        self._in_flight.add(row.id)
+        task = asyncio.create_task(self._deliver(row))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
@@ -107,7 +116,6 @@ class Sender:
             await self._retry(row, "internal error", counted=True)
         finally:
             self._in_flight.discard(row.id)
-            self._wake.set()
 
     async def _attempt(self, row: OutboxRow) -> None:
         txn = transaction_id(self.db.installation_id, row.id)
@@ -115,8 +123,6 @@ class Sender:
         if row.first_attempt_at is not None and now - row.first_attempt_at > TXN_MEMORY:
             await self._confirm_old(row, txn)
             return
-        async with self.db.transaction() as store:
-            await store.outbox.started(row.id, now)
         try:
             if row.event_type == "m.room.redaction":
                 resp = await self.client.room_redact(
@@ -144,6 +150,7 @@ class Sender:
                     row.id, message, self.clock.now() + timedelta(milliseconds=wait_ms)
                 )
             self._report(row, "throttled")
+            self._wake.set()
             return
         if code in PERMANENT:
             await self._fail(row, message)
@@ -163,6 +170,7 @@ class Sender:
             else:
                 await store.outbox.defer(row.id, error, when)
         self._report(row, "retry")
+        self._wake.set()
 
     async def _fail(self, row: OutboxRow, error: str) -> None:
         log.warning("outbox row %s to %s failed for good: %s", row.id, row.room_id, error)

@@ -10,7 +10,8 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from commands.context import Clock, Context, NetworkSettings, Runtime
 from commands.errors import BadArguments, CommandError, NotAllowed
@@ -22,6 +23,8 @@ from commands.roles import MODERATOR_LEVEL, Principal, Role
 from storage import Database, Store
 
 log = logging.getLogger(__name__)
+
+USER_REFRESH = 3600.0  # seconds between writes of a user's last-seen time
 
 
 class MatrixState(Protocol):
@@ -49,6 +52,9 @@ class Outcome:
     result: str  # ok, refused, bad_arguments, unknown, error, duplicate, ignored
     reply: Reply | None = None
     outbox_ids: list[int] = field(default_factory=list)
+    # Rows due now, handed straight to the sender after commit (loaded, safe to read).
+    outbox_rows: list[Any] = field(default_factory=list)
+    scheduled: bool = False  # rows queued for later: the sender must recompute its wake-up
 
 
 class _Undo(Exception):
@@ -78,6 +84,7 @@ class Dispatcher:
         self.runtime = runtime
         self.translator_for = translator_for
         self.bot_names = bot_names
+        self._seen: dict[str, tuple[str, float]] = {}  # user -> (display name, when written)
 
     def principal(self, sender: str, room_id: str) -> Principal:
         federal = self.network.federal_room_id
@@ -118,9 +125,8 @@ class Dispatcher:
 
     async def _context(self, store: Store, message: IncomingMessage, direct: bool) -> Context:
         now = self.clock.now()
-        room = await store.rooms.get(message.room_id)
-        language = (room.language if room else None) or self.network.language
-        await store.users.seen(message.sender, message.sender_name or None, now)
+        language = await store.rooms.language(message.room_id) or self.network.language
+        await self._note_user(store, message, now)
         return Context(
             sender=message.sender,
             sender_name=message.sender_name,
@@ -136,6 +142,17 @@ class Dispatcher:
             translator_for=self.translator_for,
             is_direct=direct,
         )
+
+    async def _note_user(self, store: Store, message: IncomingMessage, now: datetime) -> None:
+        """Keep `users` current without a write on every command: at most hourly per user."""
+        last = self._seen.get(message.sender)
+        stamp = now.timestamp()
+        if last is not None and last[0] == message.sender_name and stamp - last[1] < USER_REFRESH:
+            return
+        await store.users.seen(message.sender, message.sender_name or None, now)
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        self._seen[message.sender] = (message.sender_name, stamp)
 
     async def _run(self, ctx: Context, text: str) -> Outcome:
         tokens = tokenize(text)
@@ -177,6 +194,8 @@ class Dispatcher:
             purpose="reply",
         )
         outcome.outbox_ids.append(row.id)
+        outcome.outbox_rows = ctx.store.outbox.due_now(ctx.now())
+        outcome.scheduled = len(ctx.store.outbox.added) > len(outcome.outbox_rows)
 
 
 def _text_after_words(text: str, count: int) -> str:
