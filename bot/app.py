@@ -82,6 +82,7 @@ class Labnetz:
             self.web = WebServer(build_app(self.metrics, self.health), cfg.web.host, cfg.web.port)
             await self.web.start()
         await self.connection.login()
+        await self.connection.ensure_display_name()
         client = self.connection.client
         network = NetworkSettings(
             name=cfg.network.name,

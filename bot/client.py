@@ -109,6 +109,15 @@ class MatrixConnection:
         self._save_credentials(resp.user_id, resp.device_id, resp.access_token)
         log.info("logged in as %s, new device %s", resp.user_id, resp.device_id)
 
+    async def ensure_display_name(self) -> None:
+        """Users address the bot by its display name (`Labnetz: hilfe`), so keep it as configured."""
+        try:
+            current = await self.client.get_displayname()
+            if getattr(current, "displayname", None) != self.config.display_name:
+                await self.client.set_displayname(self.config.display_name)
+        except TRANSPORT_ERRORS as err:
+            log.warning("could not check the display name: %r", err)
+
     def _load_credentials(self) -> dict[str, str] | None:
         path = self.store / CREDENTIALS
         if not path.exists():
