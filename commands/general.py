@@ -173,5 +173,5 @@ async def status(ctx: Context, args: Args) -> Reply:
     )
     since = ctx.runtime.seconds_since_sync()
     if since is not None:
-        reply.li(ctx._("Last sync {seconds} s ago"), seconds=round(since, 1))
+        reply.li(ctx._("Last sync {seconds} s ago"), seconds=int(since))
     return reply
