@@ -32,7 +32,7 @@ lint: $(STAMP)
 ## make i18n: extract strings and update the de/en catalogs, then compile them
 i18n: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -o bot/locale/labnetz.pot --no-location --sort-output bot commands storage
-	$(VENV)/bin/pybabel update -i bot/locale/labnetz.pot -d bot/locale -D labnetz --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i bot/locale/labnetz.pot -d bot/locale -D labnetz --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d bot/locale -D labnetz
 
 clean:

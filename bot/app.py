@@ -14,8 +14,10 @@ from bot.client import TRANSPORT_ERRORS, MatrixConnection
 from bot.config import Config
 from bot.i18n import translator
 from bot.metrics import Metrics
-from bot.router import RoomState, Router
+from bot.roomstate import RoomState
+from bot.router import Router
 from bot.sender import Sender
+from bot.space import SpaceManager
 from bot.web import WebServer, build_app
 from commands import build_registry
 from commands.context import Clock, NetworkSettings, SystemClock
@@ -46,8 +48,8 @@ class Labnetz:
         self.config = config
         self.clock = clock or SystemClock()
         self.db = Database(config.database.url, echo=config.database.echo)
-        self.connection = MatrixConnection(config.matrix)
         self.metrics = Metrics()
+        self.connection = MatrixConnection(config.matrix, on_request=self.metrics.request)
         self.web: WebServer | None = None
         self.scheduler = AsyncIOScheduler(timezone=config.network.timezone)
         self._stop = asyncio.Event()
@@ -111,6 +113,18 @@ class Labnetz:
             translator_for=translator,
             bot_names=[cfg.matrix.user_id, cfg.matrix.display_name, localpart],
         )
+        space = (
+            SpaceManager(
+                client,
+                self.db,
+                network_name=cfg.network.name,
+                language=cfg.network.language,
+                server_name=cfg.matrix.user_id.split(":", 1)[1],
+                admins=cfg.network.admins,
+            )
+            if cfg.network.space
+            else None
+        )
         router = Router(
             client=client,
             state=state,
@@ -124,6 +138,7 @@ class Labnetz:
             network_language=cfg.network.language,
             network_name=cfg.network.name,
             prefix=cfg.matrix.command_prefix,
+            on_labs_changed=space.kick if space else None,
         )
         await router.load()
         self.metrics.watch_sync(self.connection.seconds_since_sync)
@@ -134,6 +149,8 @@ class Labnetz:
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(self.connection.sync_forever(router.on_sync), name="sync"),
         ]
+        if space is not None:
+            tasks.append(asyncio.create_task(space.run(), name="space"))  # never ends on its own
         for task in tasks:
             task.add_done_callback(self._watch)
         if cfg.network.federal_room:

@@ -33,6 +33,7 @@ class BotProcess:
     allowed_servers: list[str] = field(default_factory=lambda: ["localhost"])
     federal_room: str = ""
     encryption: bool = True
+    space: bool = False
     web_port: int = field(default_factory=free_port)
     _process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -65,6 +66,7 @@ class BotProcess:
                     "[network]",
                     f"admins = {q(self.admins)}",
                     f"federal_room = {q(self.federal_room)}",
+                    f"space = {str(self.space).lower()}",
                     "[database]",
                     f"url = {q(self.database_url)}",
                     "[web]",

@@ -38,11 +38,20 @@ class Metrics:
         self.undecryptable = Counter(
             "labnetz_undecryptable_events_total", "Events the bot could not decrypt", registry=self.registry
         )
+        self.requests = Counter(
+            "labnetz_homeserver_requests_total",
+            "Requests to the homeserver, by endpoint (sync, send, state, join, keys, ...)",
+            ["endpoint"],
+            registry=self.registry,
+        )
         self.since_sync = Gauge(
             "labnetz_seconds_since_last_sync",
             "Seconds since the last successful sync (-1 before the first)",
             registry=self.registry,
         )
+
+    def request(self, endpoint: str) -> None:
+        self.requests.labels(endpoint).inc()
 
     def command(self, name: str, outcome: str, seconds: float) -> None:
         self.commands.labels(name, outcome).inc()

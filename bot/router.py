@@ -12,13 +12,14 @@ from nio import (
     InviteMemberEvent,
     JoinResponse,
     MegolmEvent,
-    RoomCreateEvent,
     RoomMessageText,
     SyncResponse,
 )
 
 from bot.client import TRANSPORT_ERRORS
+from bot.mentions import command_text
 from bot.metrics import Metrics
+from bot.roomstate import RoomState, creators_in
 from bot.sender import Sender
 from commands.context import Clock
 from commands.dispatch import Dispatcher, IncomingMessage
@@ -29,50 +30,6 @@ from storage import Database
 log = logging.getLogger(__name__)
 
 UNDECRYPTABLE_NOTICE_EVERY = 600.0  # seconds, per sender and room
-
-
-# In room versions 12+ ("hydra") the creators hold a power above every level; nio 0.26 doesn't
-# know this yet, so the bot tracks creators itself.
-CREATOR_LEVEL = 2**31
-
-
-def creators_outrank_levels(room_version: str) -> bool:
-    if room_version.startswith("org.matrix.hydra"):
-        return True
-    return room_version.isdigit() and int(room_version) >= 12
-
-
-class RoomState:
-    """Membership and power levels as nio keeps them from sync: no homeserver request needed."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
-        self.creators: dict[str, frozenset[str]] = {}
-
-    def power_level(self, room_id: str, user_id: str) -> int:
-        room = self.client.rooms.get(room_id)
-        if room is None:
-            return 0
-        if user_id in self.creators.get(room_id, ()) and creators_outrank_levels(room.room_version):
-            return CREATOR_LEVEL
-        return room.power_levels.get_user_level(user_id)
-
-    def is_direct(self, room_id: str) -> bool:
-        room = self.client.rooms.get(room_id)
-        return room is not None and room.member_count <= 2
-
-    def display_name(self, room_id: str, user_id: str) -> str:
-        room = self.client.rooms.get(room_id)
-        user = room.users.get(user_id) if room else None
-        return (user.display_name if user else None) or user_id
-
-
-def _creators_in(events: list[object]) -> frozenset[str] | None:
-    for event in events:
-        if isinstance(event, RoomCreateEvent):
-            extra = event.source.get("content", {}).get("additional_creators", [])
-            return frozenset([event.sender, *(u for u in extra if isinstance(u, str))])
-    return None
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -101,8 +58,10 @@ class Router:
         network_language: str,
         network_name: str,
         prefix: str,
+        on_labs_changed: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_labs_changed = on_labs_changed  # e.g. the Space manager's kick()
         self.dispatcher = dispatcher
         self.db = db
         self.sender = sender
@@ -128,7 +87,7 @@ class Router:
     async def on_sync(self, resp: SyncResponse, first: bool) -> None:
         known_before = set(self._known_rooms)
         for room_id, info in resp.rooms.join.items():
-            await self._remember_room(room_id, _creators_in([*info.state, *info.timeline.events]))
+            await self._remember_room(room_id, creators_in([*info.state, *info.timeline.events]))
         for room_id in self._greet & set(resp.rooms.join):
             self._greet.discard(room_id)
             await self._greet_room(room_id)
@@ -156,7 +115,7 @@ class Router:
             relates = event.source.get("content", {}).get("m.relates_to", {})
             if relates.get("rel_type") == "m.replace":
                 return  # edits are not commands; the original already was one (or not)
-            body = strip_reply_fallback(event.body)
+            body = strip_reply_fallback(command_text(event.source.get("content", {}), event.body))
             message = IncomingMessage(
                 event_id=event.event_id,
                 room_id=room_id,
@@ -172,6 +131,8 @@ class Router:
                 self.sender.deliver(outcome.outbox_rows)
             if outcome.scheduled:
                 self.sender.kick()
+            if "labs" in outcome.signals and self.on_labs_changed is not None:
+                self.on_labs_changed()
         elif isinstance(event, MegolmEvent):
             await self._on_undecryptable(room_id, event)
 
@@ -261,6 +222,11 @@ class Router:
                 tr.gettext("Hello! I am the bot of the {network} network."), network=self.network_name
             )
             reply.p(tr.gettext("`{help}` shows what I can do for you."), help=self.prefix + tr.gettext("help"))
+            reply.p(
+                tr.gettext("Is this a lab's room? Link it, so that it gets the lab's bookings and news: `{link}` (all labs: `{labs}`)."),
+                link=self.prefix + tr.gettext("lab link <lab>"),
+                labs=self.prefix + tr.gettext("labs"),
+            )
             await store.outbox.add(
                 room_id, reply.content(), now=self.clock.now(), purpose="greeting", reference=reference
             )

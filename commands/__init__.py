@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from commands import rolecmds  # noqa: F401  (registers role and audit commands)
 from commands.general import general
+from commands.labs import labs_group
 from commands.registry import Registry
 
 
 def build_registry() -> Registry:
     """Every capability's command group, in the order help lists them."""
-    return Registry([general])
+    return Registry([general, labs_group])

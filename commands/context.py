@@ -69,8 +69,10 @@ class Context:
     translator_for: Callable[[str], Translator]
     sender_name: str = ""
     is_direct: bool = False
-    lab_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    lab_id: int | None = None  # the lab this room is linked to
+    state: Any = None  # commands.access.MatrixState: cached room state, no homeserver requests
+    # Things the bot layer should react to after commit, e.g. "labs" (Space, caches).
+    signals: set[str] = field(default_factory=set)
 
     @property
     def language(self) -> str:

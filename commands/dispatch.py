@@ -11,28 +11,21 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
+from commands.access import MatrixState, resolve
 from commands.context import Clock, Context, NetworkSettings, Runtime
 from commands.errors import BadArguments, CommandError, NotAllowed
 from commands.i18n import Translator
 from commands.parser import parse_args, strip_invocation, tokenize
 from commands.registry import CommandSpec, Registry
 from commands.reply import Reply
-from commands.roles import MODERATOR_LEVEL, Principal, Role
+from commands.roles import Role
 from storage import Database, Store
 
 log = logging.getLogger(__name__)
 
 USER_REFRESH = 3600.0  # seconds between writes of a user's last-seen time
-
-
-class MatrixState(Protocol):
-    """Cached room state (from sync), so that resolving roles asks the homeserver nothing."""
-
-    def power_level(self, room_id: str, user_id: str) -> int: ...
-
-    def is_direct(self, room_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +48,7 @@ class Outcome:
     # Rows due now, handed straight to the sender after commit (loaded, safe to read).
     outbox_rows: list[Any] = field(default_factory=list)
     scheduled: bool = False  # rows queued for later: the sender must recompute its wake-up
+    signals: set[str] = field(default_factory=set)  # see Context.signals
 
 
 class _Undo(Exception):
@@ -86,17 +80,6 @@ class Dispatcher:
         self.bot_names = bot_names
         self._seen: dict[str, tuple[str, float]] = {}  # user -> (display name, when written)
 
-    def principal(self, sender: str, room_id: str) -> Principal:
-        federal = self.network.federal_room_id
-        return Principal(
-            user_id=sender,
-            admin=sender in self.network.admins,
-            manager=bool(federal)
-            and self.state.power_level(federal, sender) >= MODERATOR_LEVEL,
-            room_power=self.state.power_level(room_id, sender),
-            in_direct_room=self.state.is_direct(room_id),
-        )
-
     async def handle(self, message: IncomingMessage) -> Outcome:
         direct = self.state.is_direct(message.room_id)
         text = strip_invocation(
@@ -127,6 +110,7 @@ class Dispatcher:
         now = self.clock.now()
         language = await store.rooms.language(message.room_id) or self.network.language
         await self._note_user(store, message, now)
+        principal, lab_id = await resolve(store, self.state, self.network, message.sender, message.room_id)
         return Context(
             sender=message.sender,
             sender_name=message.sender_name,
@@ -135,12 +119,14 @@ class Dispatcher:
             tr=self.translator_for(language),
             clock=self.clock,
             store=store,
-            principal=self.principal(message.sender, message.room_id),
+            principal=principal,
             network=self.network,
             registry=self.registry,
             runtime=self.runtime,
             translator_for=self.translator_for,
             is_direct=direct,
+            lab_id=lab_id,
+            state=self.state,
         )
 
     async def _note_user(self, store: Store, message: IncomingMessage, now: datetime) -> None:
@@ -196,6 +182,8 @@ class Dispatcher:
         outcome.outbox_ids.append(row.id)
         outcome.outbox_rows = ctx.store.outbox.due_now(ctx.now())
         outcome.scheduled = len(ctx.store.outbox.added) > len(outcome.outbox_rows)
+        if outcome.result == "ok":
+            outcome.signals = set(ctx.signals)
 
 
 def _text_after_words(text: str, count: int) -> str:

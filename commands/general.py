@@ -8,7 +8,7 @@ from commands.i18n import LANGUAGES, N_
 from commands.parser import Args
 from commands.registry import CommandGroup, CommandSpec
 from commands.reply import Reply
-from commands.roles import Role
+from commands.roles import MODERATOR_LEVEL, Role
 
 general = CommandGroup(N_("General"))
 
@@ -98,26 +98,34 @@ async def ping(ctx: Context, args: Args) -> Reply:
 )
 async def whoami(ctx: Context, args: Args) -> Reply:
     p = ctx.principal
-    roles: list[str] = []
-    if p.admin:
-        roles.append(ctx._(Role.ADMIN.label))
-    if p.manager:
-        roles.append(ctx._(Role.MANAGER.label))
-    if p.has(Role.COORDINATOR) and not (p.admin or p.manager):
-        roles.append(ctx._("moderator of this room"))
     reply = Reply.text(
         ctx._("You are **{name}** ({user_id})."),
         name=ctx.sender_name or ctx.sender,
         user_id=ctx.sender,
     )
+    labs = await ctx.store.labs.many(p.member_of | p.coordinator_of)
+    roles: list[str] = []
+    if p.admin:
+        roles.append(ctx._(Role.ADMIN.label))
+    if p.manager:
+        roles.append(ctx._(Role.MANAGER.label))
+    for lab_id in sorted(p.coordinator_of, key=lambda i: labs[i].name if i in labs else ""):
+        if lab_id in labs:
+            roles.append(ctx._("coordinator of {lab}").format(lab=labs[lab_id].name))
+    if ctx.lab_id is None and p.room_power >= MODERATOR_LEVEL and not (p.admin or p.manager):
+        roles.append(ctx._("moderator of this room"))
     if roles:
         reply.p(ctx._("Your roles: {roles}"), roles=", ".join(roles))
     else:
         reply.p(ctx._("You have no special role: you can use everything open to everyone."))
-    if p.coordinator_of or p.member_of:
-        reply.p(ctx._("Your labs: {labs}"), labs=", ".join(map(str, sorted(p.member_of | p.coordinator_of))))
+    member = sorted(labs[i].name for i in p.member_of if i in labs)
+    if member:
+        reply.p(ctx._("Your labs: {labs}"), labs=", ".join(member))
     else:
         reply.p(ctx._("You are not a member of any lab yet."))
+    if ctx.lab_id is not None:
+        here = await ctx.store.labs.get(ctx.lab_id)
+        reply.p(ctx._("This room belongs to {lab}."), lab=here.name if here else "?")
     reply.p(ctx._("Language of this room: {language}"), language=ctx._(LANGUAGES[ctx.language]))
     return reply
 
@@ -152,7 +160,7 @@ async def lang(ctx: Context, args: Args) -> Reply:
     "status",
     role=Role.MANAGER,
     usage=N_("status"),
-    help=N_("Uptime, rooms, users and pending deliveries."),
+    help=N_("Uptime, rooms, labs, users and pending deliveries."),
 )
 async def status(ctx: Context, args: Args) -> Reply:
     now = ctx.now()
@@ -164,6 +172,8 @@ async def status(ctx: Context, args: Args) -> Reply:
     reply = Reply().h(ctx._("Status of {network}"), network=ctx.network.name)
     reply.li(ctx._("Running for {hours} h {minutes} min"), hours=hours, minutes=rest // 60)
     reply.li(ctx.ngettext("{n} room", "{n} rooms", rooms), n=rooms)
+    labs = await ctx.store.labs.count()
+    reply.li(ctx.ngettext("{n} lab", "{n} labs", labs), n=labs)
     reply.li(ctx.ngettext("{n} known user", "{n} known users", users), n=users)
     reply.li(
         ctx._("Deliveries: {pending} pending, {sent} sent, {failed} failed"),

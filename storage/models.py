@@ -6,7 +6,17 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -110,3 +120,42 @@ class AuditEntry(Base):
     lab_id: Mapped[int | None] = mapped_column(index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Lab(Base):
+    __tablename__ = "labs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(2), index=True)  # Bundesland code, e.g. SN
+    level: Mapped[str] = mapped_column(String(16), default="kommune")
+    host: Mapped[str | None] = mapped_column(String(200))
+    host_legal_form: Mapped[str | None] = mapped_column(String(80))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class LabRoom(Base):
+    """A Matrix room linked to a lab; a lab may have several, a room belongs to one lab."""
+
+    __tablename__ = "lab_rooms"
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"), index=True)
+    linked_by: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime]
+
+
+class RoleGrant(Base):
+    """A role given explicitly: manager (network-wide, lab_id NULL) or coordinator of a lab."""
+
+    __tablename__ = "role_grants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"))
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("user_id", "role", "lab_id", name="uq_role_grants"),)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.labs import GrantRepo, LabRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
 
@@ -287,3 +288,5 @@ class Store:
         self.users = UserRepo(session)
         self.events = HandledEventRepo(session)
         self.audit = AuditRepo(session)
+        self.labs = LabRepo(session)
+        self.grants = GrantRepo(session)

@@ -20,14 +20,32 @@ FEDERAL = "!federal:example.org"
 
 @dataclass
 class StateTable:
+    """Room state as the bot would have it from sync: who is joined where, at which level."""
+
     power: dict[tuple[str, str], int] = field(default_factory=dict)
     direct: set[str] = field(default_factory=set)
+    members: dict[str, set[str]] = field(default_factory=dict)  # room -> joined users
+    names: dict[str, str] = field(default_factory=dict)
+
+    def join(self, room_id: str, user_id: str, level: int = 0) -> None:
+        self.members.setdefault(room_id, set()).add(user_id)
+        if level:
+            self.power[(room_id, user_id)] = level
 
     def power_level(self, room_id: str, user_id: str) -> int:
         return self.power.get((room_id, user_id), 0)
 
     def is_direct(self, room_id: str) -> bool:
         return room_id in self.direct
+
+    def joined_rooms_of(self, user_id: str) -> list[str]:
+        return [room for room, users in self.members.items() if user_id in users]
+
+    def users_with_level(self, room_id: str, level: int) -> list[str]:
+        return sorted(u for (r, u), p in self.power.items() if r == room_id and p >= level)
+
+    def room_name(self, room_id: str) -> str | None:
+        return self.names.get(room_id)
 
 
 @dataclass
