@@ -27,6 +27,7 @@ from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomResolveAliasResponse
 
+from bot.demoseed import seed_labs
 from bot.devserver import LocalSynapse, SynapseError, free_port, port_is_free
 
 BOT = "labnetz"
@@ -204,6 +205,7 @@ allowed_servers = [{_toml_str(server)}]
 
 [network]
 name = "Open Gov Labs (Demo)"
+space = true
 federal_room = {_toml_str(f"#bundesteam:{server}")}
 timezone = "Europe/Berlin"
 language = "de"
@@ -335,7 +337,9 @@ EN: Chat with the bot from a terminal:
   {cmd} chat --homeserver {hs.url} --user {admin} --password {passwords[ADMIN]} --room '#bundesteam:{hs.server_name}'
   {cmd} chat --homeserver {hs.url} --user {hs.user_id("anna")} --password {passwords["anna"]} --room '#ogl-leipzig:{hs.server_name}'
 
-  Probieren Sie / try:  !ping   !hilfe   !lang en   !help
+  Probieren Sie / try:  !ping   !hilfe   !werbinich   !labore   !labor info   !sprache en   !help
+  Die Räume in Leipzig, Köln und Kiel sind mit den Demo-Laboren verknüpft; Anna koordiniert
+  OGL Leipzig. / The Leipzig, Köln and Kiel rooms are linked to demo labs; Anna coordinates Leipzig.
 
   Skriptbar / scriptable:
   printf '!ping\\n' | {cmd} chat --homeserver {hs.url} --user {admin} --password {passwords[ADMIN]} --room '#bundesteam:{hs.server_name}'
@@ -370,8 +374,11 @@ def run_demo(directory: Path, start_the_bot: bool = True) -> int:
         print(f"  Synapse läuft / is up at {hs.url} ({time.monotonic() - started:.1f} s)", flush=True)
         passwords = ensure_users(hs, paths)
         print("Räume einrichten ... / setting up rooms ...", flush=True)
-        asyncio.run(ensure_rooms(hs, paths, passwords))
+        rooms = asyncio.run(ensure_rooms(hs, paths, passwords))
         config = ensure_config(hs, paths, passwords)
+        asyncio.run(
+            seed_labs(config["database"]["url"], rooms, hs.user_id(ADMIN), hs.user_id("anna"))
+        )
         web_url: str | None = None
         if start_the_bot:
             print("Starte den Bot ... / starting the bot ...", flush=True)
