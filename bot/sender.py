@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # The homeserver keeps transaction ids for 24 hours; stay well inside that before resending.
 TXN_MEMORY = timedelta(hours=23)
+SENT_FLUSH_DELAY = 0.25  # seconds
 PERMANENT = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN"}
 
 
@@ -57,7 +58,8 @@ class Sender:
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self.paused_until: datetime | None = None
+        self._sent: dict[int, tuple[str, datetime]] = {}  # row id -> (event id, sent at)
+        self._flush_task: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
         """New rows were committed: look for due rows now instead of at the next wake-up."""
@@ -115,7 +117,8 @@ class Sender:
             log.exception("delivery of outbox row %s crashed", row.id)
             await self._retry(row, "internal error", counted=True)
         finally:
-            self._in_flight.discard(row.id)
+            if row.id not in self._sent:  # sent rows stay "in flight" until recorded
+                self._in_flight.discard(row.id)
 
     async def _attempt(self, row: OutboxRow) -> None:
         txn = transaction_id(self.db.installation_id, row.id)
@@ -137,8 +140,8 @@ class Sender:
             await self._retry(row, f"transport: {err!r}", counted=False)
             return
         if isinstance(resp, (RoomSendResponse, RoomRedactResponse)):
-            async with self.db.transaction() as store:
-                await store.outbox.mark_sent(row.id, resp.event_id, self.clock.now())
+            self._sent[row.id] = (resp.event_id, self.clock.now())
+            self._schedule_flush()
             self._report(row, "sent")
             return
         code = getattr(resp, "status_code", None) or "unknown"
@@ -197,6 +200,29 @@ class Sender:
                 return
         await self._fail(row, "unconfirmed after 24 h: not resent, to avoid a duplicate")
 
+    def _schedule_flush(self) -> None:
+        """Record sent rows a moment later, in one transaction: the write then doesn't compete
+        with the homeserver delivering the reply. A crash before it only means a resend with
+        the same transaction id, which the homeserver de-duplicates."""
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush_sent(delay=SENT_FLUSH_DELAY))
+
+    async def _flush_sent(self, delay: float = 0.0) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        while self._sent:
+            batch, self._sent = self._sent, {}
+            try:
+                async with self.db.transaction() as store:
+                    for row_id, (event_id, when) in batch.items():
+                        await store.outbox.mark_sent(row_id, event_id, when)
+            except Exception:
+                log.exception("recording %d sent rows failed; retrying", len(batch))
+                self._sent = {**batch, **self._sent}
+                await asyncio.sleep(1.0)
+                continue
+            self._in_flight.difference_update(batch)
+
     def _report(self, row: OutboxRow, result: str) -> None:
         if self.on_result is not None:
             self.on_result(row, result)
@@ -207,3 +233,4 @@ class Sender:
         self._wake.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        await self._flush_sent()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from commands.context import NetworkSettings
+from commands.directory import Directory
 from commands.roles import MODERATOR_LEVEL, Principal
 from storage import Store
 
@@ -31,21 +32,31 @@ class MatrixState(Protocol):
 
 
 async def resolve(
-    store: Store, state: MatrixState, network: NetworkSettings, sender: str, room_id: str
+    store: Store,
+    state: MatrixState,
+    network: NetworkSettings,
+    sender: str,
+    room_id: str,
+    directory: Directory | None = None,
 ) -> tuple[Principal, int | None]:
     """The sender's principal, and the lab the room is linked to (if any)."""
     rooms = state.joined_rooms_of(sender)
-    links = await store.labs.labs_of_rooms({*rooms, room_id})
+    if directory is not None:
+        links = await directory.labs_of_rooms(store, {*rooms, room_id})
+        grants = await directory.grants_of(store, sender)
+    else:
+        links = await store.labs.labs_of_rooms({*rooms, room_id})
+        grants = await store.grants.of_user(sender)
     member_of = {links[r] for r in rooms if r in links}
     coordinator_of = {
         links[r] for r in rooms if r in links and state.power_level(r, sender) >= MODERATOR_LEVEL
     }
     manager = False
-    for grant in await store.grants.of_user(sender):
-        if grant.role == MANAGER:
+    for role, granted_lab in grants:
+        if role == MANAGER:
             manager = True
-        elif grant.role == COORDINATOR and grant.lab_id is not None:
-            coordinator_of.add(grant.lab_id)
+        elif role == COORDINATOR and granted_lab is not None:
+            coordinator_of.add(granted_lab)
     federal = network.federal_room_id
     if federal and state.power_level(federal, sender) >= MODERATOR_LEVEL:
         manager = True

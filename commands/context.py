@@ -71,6 +71,7 @@ class Context:
     is_direct: bool = False
     lab_id: int | None = None  # the lab this room is linked to
     state: Any = None  # commands.access.MatrixState: cached room state, no homeserver requests
+    directory: Any = None  # commands.directory.Directory: lookups kept in memory
     # Things the bot layer should react to after commit, e.g. "labs" (Space, caches).
     signals: set[str] = field(default_factory=set)
 

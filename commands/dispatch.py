@@ -15,6 +15,7 @@ from typing import Any
 
 from commands.access import MatrixState, resolve
 from commands.context import Clock, Context, NetworkSettings, Runtime
+from commands.directory import Directory
 from commands.errors import BadArguments, CommandError, NotAllowed
 from commands.i18n import Translator
 from commands.parser import parse_args, strip_invocation, tokenize
@@ -79,6 +80,7 @@ class Dispatcher:
         self.translator_for = translator_for
         self.bot_names = bot_names
         self._seen: dict[str, tuple[str, float]] = {}  # user -> (display name, when written)
+        self.directory = Directory()
 
     async def handle(self, message: IncomingMessage) -> Outcome:
         direct = self.state.is_direct(message.room_id)
@@ -94,7 +96,9 @@ class Dispatcher:
                 ctx = await self._context(store, message, direct)
                 outcome = await self._run(ctx, text)
                 await self._queue_reply(ctx, outcome)
-                return outcome
+            # Committed: what the command changed must not be served from memory any more.
+            self.directory.invalidate(outcome.signals)
+            return outcome
         except _Undo as undo:
             # The handler's changes are rolled back; keep only the audit entry and the reply.
             async with self.db.transaction() as store:
@@ -108,9 +112,11 @@ class Dispatcher:
 
     async def _context(self, store: Store, message: IncomingMessage, direct: bool) -> Context:
         now = self.clock.now()
-        language = await store.rooms.language(message.room_id) or self.network.language
+        language = await self.directory.language(store, message.room_id) or self.network.language
         await self._note_user(store, message, now)
-        principal, lab_id = await resolve(store, self.state, self.network, message.sender, message.room_id)
+        principal, lab_id = await resolve(
+            store, self.state, self.network, message.sender, message.room_id, self.directory
+        )
         return Context(
             sender=message.sender,
             sender_name=message.sender_name,
@@ -127,6 +133,7 @@ class Dispatcher:
             is_direct=direct,
             lab_id=lab_id,
             state=self.state,
+            directory=self.directory,
         )
 
     async def _note_user(self, store: Store, message: IncomingMessage, now: datetime) -> None:

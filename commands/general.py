@@ -103,29 +103,32 @@ async def whoami(ctx: Context, args: Args) -> Reply:
         name=ctx.sender_name or ctx.sender,
         user_id=ctx.sender,
     )
-    labs = await ctx.store.labs.many(p.member_of | p.coordinator_of)
+    wanted = p.member_of | p.coordinator_of | {ctx.lab_id or 0}
+    if ctx.directory is not None:
+        labs = await ctx.directory.lab_names(ctx.store, wanted)
+    else:
+        labs = await ctx.store.labs.names(wanted)
     roles: list[str] = []
     if p.admin:
         roles.append(ctx._(Role.ADMIN.label))
     if p.manager:
         roles.append(ctx._(Role.MANAGER.label))
-    for lab_id in sorted(p.coordinator_of, key=lambda i: labs[i].name if i in labs else ""):
+    for lab_id in sorted(p.coordinator_of, key=lambda i: labs.get(i, "")):
         if lab_id in labs:
-            roles.append(ctx._("coordinator of {lab}").format(lab=labs[lab_id].name))
+            roles.append(ctx._("coordinator of {lab}").format(lab=labs[lab_id]))
     if ctx.lab_id is None and p.room_power >= MODERATOR_LEVEL and not (p.admin or p.manager):
         roles.append(ctx._("moderator of this room"))
     if roles:
         reply.p(ctx._("Your roles: {roles}"), roles=", ".join(roles))
     else:
         reply.p(ctx._("You have no special role: you can use everything open to everyone."))
-    member = sorted(labs[i].name for i in p.member_of if i in labs)
+    member = sorted(labs[i] for i in p.member_of if i in labs)
     if member:
         reply.p(ctx._("Your labs: {labs}"), labs=", ".join(member))
     else:
         reply.p(ctx._("You are not a member of any lab yet."))
     if ctx.lab_id is not None:
-        here = await ctx.store.labs.get(ctx.lab_id)
-        reply.p(ctx._("This room belongs to {lab}."), lab=here.name if here else "?")
+        reply.p(ctx._("This room belongs to {lab}."), lab=labs.get(ctx.lab_id, "?"))
     reply.p(ctx._("Language of this room: {language}"), language=ctx._(LANGUAGES[ctx.language]))
     return reply
 
@@ -148,6 +151,7 @@ async def lang(ctx: Context, args: Args) -> Reply:
         raise BadArguments(N_("“{language}” is not available. Choose de or en."), language=choice)
     await ctx.store.rooms.set_language(ctx.room_id, choice, ctx.now())
     await ctx.audit("lang", language=choice)
+    ctx.signals.add("language")
     tr = ctx.translator_for(choice)
     return Reply.text(
         tr.gettext("From now on I answer in this room in {language}."),

@@ -17,9 +17,12 @@ from storage.models import Lab
 
 labs_group = CommandGroup(N_("Labs and roles"))
 
-# Above this many labs, `labs` lists names compactly per Bundesland (a Matrix event has 64 KiB).
+# Above this many labs, `labs` lists names compactly per Bundesland: a Matrix event has at most
+# 64 KiB, and a chat reply should stay readable on a phone.
 FULL_LIST_LIMIT = 40
-PER_STATE_LIMIT = 60
+PER_STATE_LIMIT = 10
+STATE_FULL_LIMIT = 150  # `labs --state XY` lists that many in full
+LISTING_BUDGET = 4_000
 LAB_FLAG = Flag("lab", "labor", help=N_("the lab (slug or name)"))
 
 
@@ -212,27 +215,39 @@ async def labs(ctx: Context, args: Args) -> Reply:
         if code is None:
             raise BadArguments(N_("“{state}” is not a Bundesland code. Use one of {codes}."),
                                state=args.flag("state"), codes=" ".join(STATES))
-    found = await ctx.store.labs.all(code)
+    listing = await ctx.directory.listing(ctx.store) if ctx.directory else await ctx.store.labs.listing()
+    found = [row for row in listing if code is None or row[0] == code]
     if not found:
         return Reply.text(ctx._("No labs yet."))
-    by_state: dict[str, list[Lab]] = {}
-    for lab in found:
-        by_state.setdefault(lab.state, []).append(lab)
+    by_state: dict[str, list[tuple[str, str, str]]] = {}
+    for state, name, slug, city in found:
+        by_state.setdefault(state, []).append((name, slug, city))
     reply = Reply().h(ctx.ngettext("{n} lab", "{n} labs", len(found)), n=len(found))
-    ordered = sorted(by_state, key=lambda c: state_name(c, ctx.language))
-    for state in ordered:
+    full = len(found) <= (STATE_FULL_LIMIT if code else FULL_LIST_LIMIT)
+    budget = LISTING_BUDGET  # characters of names: keeps the event far below 64 KiB
+    for state in sorted(by_state, key=lambda c: state_name(c, ctx.language)):
         members = by_state[state]
         title = "**{state}** ({count})"
-        if len(found) <= FULL_LIST_LIMIT:
+        if full:
             reply.p(title, state=state_name(state, ctx.language), count=len(members))
-            for lab in members:
-                reply.li("{name} (`{slug}`), {city}", name=lab.name, slug=lab.slug, city=lab.city)
+            for name, slug, city in members:
+                reply.li("{name} (`{slug}`), {city}", name=name, slug=slug, city=city)
             continue
-        shown = ", ".join(lab.name for lab in members[:PER_STATE_LIMIT])
-        more = len(members) - PER_STATE_LIMIT
+        names: list[str] = []
+        for name, _slug, _city in members[:PER_STATE_LIMIT]:
+            if budget - len(name) < 0:
+                break
+            budget -= len(name) + 2
+            names.append(name)
+        shown = ", ".join(names)
+        more = len(members) - len(names)
         if more > 0:
             shown += " " + ctx.ngettext("and {n} more", "and {n} more", more).format(n=more)
         reply.p(title + ": {labs}", state=state_name(state, ctx.language), count=len(members), labs=shown)
-    if len(found) > FULL_LIST_LIMIT:
-        reply.p(ctx._("Details: `{command}`"), command=ctx.prefix + ctx._("lab info <lab>"))
+    if not full:
+        reply.p(
+            ctx._("One Bundesland in full: `{state}`. One lab: `{info}`"),
+            state=ctx.prefix + ctx._("labs --state SN"),
+            info=ctx.prefix + ctx._("lab info <lab>"),
+        )
     return reply

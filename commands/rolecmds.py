@@ -71,6 +71,7 @@ async def role_grant(ctx: Context, args: Args) -> Reply:
     if grant is None:
         return Reply.text(ctx._("{user} already has the role {role}."), user=user, role=label)
     await ctx.audit("role grant", user=user, role=role)
+    ctx.signals.add("roles")
     if lab_name:
         return Reply.text(ctx._("{user} now coordinates {lab}."), user=user, lab=lab_name)
     return Reply.text(ctx._("{user} is now {role}."), user=user, role=label)
@@ -96,6 +97,7 @@ async def role_revoke(ctx: Context, args: Args) -> Reply:
             role=label,
         )
     await ctx.audit("role revoke", user=user, role=role)
+    ctx.signals.add("roles")
     return Reply.text(ctx._("{user} no longer has the role {role}."), user=user, role=label)
 
 

@@ -60,6 +60,23 @@ class LabRepo:
             stmt = stmt.where(Lab.state == state)
         return list((await self.session.scalars(stmt)).all())
 
+    async def listing(self, state: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(state, name, slug, city) of every lab, ordered: just the columns a list shows."""
+        stmt = select(Lab.state, Lab.name, Lab.slug, Lab.city).order_by(Lab.state, Lab.name)
+        if state is not None:
+            stmt = stmt.where(Lab.state == state)
+        return list((await self.session.execute(stmt)).tuples().all())
+
+    async def names(self, lab_ids: Iterable[int] | None) -> dict[int, str]:
+        """id → name of the given labs (None: of all labs)."""
+        stmt = select(Lab.id, Lab.name)
+        if lab_ids is not None:
+            ids = list(set(lab_ids))
+            if not ids:
+                return {}
+            stmt = stmt.where(Lab.id.in_(ids))
+        return dict((await self.session.execute(stmt)).tuples().all())
+
     async def many(self, lab_ids: Iterable[int]) -> dict[int, Lab]:
         ids = list(set(lab_ids))
         if not ids:
@@ -110,9 +127,12 @@ class GrantRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def of_user(self, user_id: str) -> list[RoleGrant]:
-        rows = await self.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user_id))
-        return list(rows.all())
+    async def of_user(self, user_id: str) -> list[tuple[str, int | None]]:
+        """(role, lab id) of the user's grants: read on every command, so only two columns."""
+        rows = await self.session.execute(
+            select(RoleGrant.role, RoleGrant.lab_id).where(RoleGrant.user_id == user_id)
+        )
+        return list(rows.tuples().all())
 
     async def find(self, user_id: str, role: str, lab_id: int | None) -> RoleGrant | None:
         stmt = select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)

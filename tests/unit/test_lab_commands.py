@@ -121,3 +121,23 @@ async def test_a_lab_coordinator_cannot_link_a_room_to_another_lab(chat: Chat) -
     assert outcome.result == "refused"
     ok = await chat.send("!labor verknuepfen ogl-leipzig", sender="@lea:example.org", room="!new:example.org")
     assert ok.result == "ok"
+
+
+async def test_a_thousand_labs_fit_in_one_readable_message(chat: Chat, clock: FixedClock) -> None:
+    from commands.geo import STATES
+
+    codes = list(STATES)
+    async with chat.db.transaction() as store:
+        for i in range(1000):
+            await store.labs.create(
+                slug=f"open-government-lab-nummer-{i}", name=f"Open Government Lab Nummer {i}",
+                city="Stadt", state=codes[i % 16], level="kommune", host=None, host_legal_form=None,
+                timezone="Europe/Berlin", created_by=ADMIN, now=clock.now(),
+            )
+    content = await chat.reply_of(await chat.send("!labore"))
+    size = len(content["body"].encode()) + len(content["formatted_body"].encode())
+    assert size < 40_000, size
+    assert "1000 Labore" in content["body"] and "weitere" in content["body"]
+    assert "Ein Bundesland vollständig: `!labore --land SN`" in content["body"]
+    saxony = (await chat.reply_of(await chat.send("!labore --land SN")))["body"]
+    assert saxony.count("• ") == 62 and "weitere" not in saxony  # i % 16 == 12 for 62 of 1000
