@@ -207,9 +207,12 @@ def command_line(ctx: Context, spec: CommandSpec) -> str:
 
 def unknown_command(ctx: Context, words: list[str]) -> Reply:
     typed = " ".join(words[:2]) if words else ""
-    suggestions = [
-        s for s in ctx.registry.suggest(words) if ctx.principal.has(s.role, ctx.lab_id)
-    ] or ctx.registry.suggest(words)
+    # `!labor` alone, or `!labor foo`: offer that group's subcommands.
+    suggestions = ctx.registry.children(words[0]) if words else []
+    if not suggestions:
+        suggestions = [
+            s for s in ctx.registry.suggest(words) if ctx.principal.has(s.role, ctx.lab_id)
+        ] or ctx.registry.suggest(words)
     help_spec = ctx.registry.resolve(["help"])[0]
     reply = Reply.text(ctx._("I don't know the command “{command}”."), command=typed)
     if suggestions:

@@ -141,3 +141,9 @@ async def test_a_thousand_labs_fit_in_one_readable_message(chat: Chat, clock: Fi
     assert "Ein Bundesland vollständig: `!labore --land SN`" in content["body"]
     saxony = (await chat.reply_of(await chat.send("!labore --land SN")))["body"]
     assert saxony.count("• ") == 62 and "weitere" not in saxony  # i % 16 == 12 for 62 of 1000
+
+
+async def test_a_group_name_alone_offers_its_subcommands(chat: Chat) -> None:
+    text = await body(chat, "!labor")
+    assert "Meinten Sie !labor anlegen, !labor verknuepfen, !labor trennen, !labor info?" in text
+    assert "!rolle vergeben" in await body(chat, "!rolle")
