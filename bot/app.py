@@ -81,7 +81,11 @@ class Labnetz:
         cfg = self.config
         await self.db.migrate()
         if cfg.web.enabled:
-            self.web = WebServer(build_app(self.metrics, self.health), cfg.web.host, cfg.web.port)
+            self.web = WebServer(
+                build_app(self.metrics, self.health, db=self.db, clock=self.clock,
+                          language=cfg.network.language),
+                cfg.web.host, cfg.web.port,
+            )
             await self.web.start()
         await self.connection.login()
         await self.connection.ensure_display_name()
@@ -93,6 +97,7 @@ class Labnetz:
             admins=frozenset(cfg.network.admins),
             command_prefix=cfg.matrix.command_prefix,
             federal_room_id=cfg.network.federal_room if cfg.network.federal_room.startswith("!") else None,
+            public_url=cfg.web.public_url,
         )
         sender = Sender(
             client,

@@ -1,18 +1,29 @@
-"""The web server in the bot's process: /health and /metrics (public pages come later)."""
+"""The web server in the bot's process: /health, /metrics and the public iCal feeds of spaces."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 
+from bot.ical import space_calendar
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
+from commands.context import Clock
+from storage import Database
 
 log = logging.getLogger(__name__)
 
 
-def build_app(metrics: Metrics, health: Callable[[], tuple[bool, dict[str, object]]]) -> web.Application:
+def build_app(
+    metrics: Metrics,
+    health: Callable[[], tuple[bool, dict[str, object]]],
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    language: str = "de",
+) -> web.Application:
     async def health_view(_request: web.Request) -> web.Response:
         ok, detail = health()
         return web.json_response({"ok": ok, **detail}, status=200 if ok else 503)
@@ -20,9 +31,26 @@ def build_app(metrics: Metrics, health: Callable[[], tuple[bool, dict[str, objec
     async def metrics_view(_request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def ical_view(request: web.Request) -> web.Response:
+        assert db is not None
+        now = clock.now() if clock is not None else datetime.now(UTC)
+        body = await space_calendar(
+            db, request.match_info["lab"], request.match_info["space"], now, language=language
+        )
+        if body is None:
+            return web.Response(status=404, text="not found")
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Cache-Control": "max-age=60"},
+        )
+
     app = web.Application()
     app.router.add_get("/health", health_view)
     app.router.add_get("/metrics", metrics_view)
+    if db is not None:
+        app.router.add_get("/ical/{lab}/{space}.ics", ical_view)
     return app
 
 

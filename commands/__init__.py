@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from commands import rolecmds  # noqa: F401  (registers role and audit commands)
+from commands import booking, rolecmds  # noqa: F401  (register into their groups)
 from commands.general import general
 from commands.labs import labs_group
 from commands.registry import Registry
+from commands.spaces import spaces_group
 
 
 def build_registry() -> Registry:
     """Every capability's command group, in the order help lists them."""
-    return Registry([general, labs_group])
+    return Registry([general, labs_group, spaces_group])

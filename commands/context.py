@@ -52,6 +52,7 @@ class NetworkSettings:
     admins: frozenset[str]
     command_prefix: str = "!"
     federal_room_id: str | None = None
+    public_url: str = ""
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -159,3 +159,51 @@ class RoleGrant(Base):
     granted_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("user_id", "role", "lab_id", name="uq_role_grants"),)
+
+
+class Space(Base):
+    """A bookable space of a lab: desks (workspace, shop) or a room booked whole (meeting)."""
+
+    __tablename__ = "spaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16), default="workspace")
+    capacity: Mapped[int]
+    # weekday ("0" = Monday) -> [opens, closes] in minutes after local midnight, or null: closed
+    hours: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("lab_id", "slug", name="uq_spaces_lab_slug"),)
+
+
+class Closure(Base):
+    __tablename__ = "closures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
+    first_day: Mapped[date]
+    last_day: Mapped[date]  # inclusive
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class Booking(Base):
+    """Desks in a space for a half-open interval [start_at, end_at) in UTC."""
+
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(String(255), index=True)  # NULL once anonymised
+    room_id: Mapped[str | None] = mapped_column(String(255))  # where it was booked: notices go there
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    desks: Mapped[int]
+    note: Mapped[str | None] = mapped_column(String(300))
+    series_id: Mapped[int | None] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (Index("ix_bookings_space_start", "space_id", "start_at"),)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
 from storage.labs import GrantRepo, LabRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
@@ -290,3 +291,6 @@ class Store:
         self.audit = AuditRepo(session)
         self.labs = LabRepo(session)
         self.grants = GrantRepo(session)
+        self.spaces = SpaceRepo(session)
+        self.closures = ClosureRepo(session)
+        self.bookings = BookingRepo(session)

@@ -9,10 +9,10 @@ from storage import Database
 
 
 async def test_migration_reaches_head_and_sets_an_installation_id(db: Database) -> None:
-    assert await db.current_revision() == "0002"
+    assert await db.current_revision() == "0003"
     assert len(db.installation_id) == 12
     await db.migrate()  # a second run is a no-op
-    assert await db.current_revision() == "0002"
+    assert await db.current_revision() == "0003"
 
 
 async def test_outbox_row_is_due_until_sent_and_then_counted_as_sent(
