@@ -337,7 +337,8 @@ EN: Chat with the bot from a terminal:
   {cmd} chat --homeserver {hs.url} --user {admin} --password {passwords[ADMIN]} --room '#bundesteam:{hs.server_name}'
   {cmd} chat --homeserver {hs.url} --user {hs.user_id("anna")} --password {passwords["anna"]} --room '#ogl-leipzig:{hs.server_name}'
 
-  Probieren Sie / try:  !ping   !hilfe   !werbinich   !labore   !labor info   !sprache en   !help
+  Probieren Sie / try:  !ping   !hilfe   !werbinich   !labore   !labor info   !raeume
+                        !buchen Coworking morgen 14-16 --plaetze 2   !frei Coworking morgen   !heute
   Die Räume in Leipzig, Köln und Kiel sind mit den Demo-Laboren verknüpft; Anna koordiniert
   OGL Leipzig. / The Leipzig, Köln and Kiel rooms are linked to demo labs; Anna coordinates Leipzig.
 

@@ -1,4 +1,5 @@
-"""Demo data for `make demo`: three labs in three Bundesländer, their rooms linked, a grant.
+"""Demo data for `make demo`: three labs in three Bundesländer with bookable spaces, their
+rooms linked, and a grant.
 
 Written straight into the bot's database before it starts (idempotent: a second run finds
 everything in place). Everything else in the demo happens through Matrix, as for real users.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from commands.availability import DEFAULT_HOURS
+from commands.geo import slugify
 from storage import Database
 
 # room alias localpart -> (lab name, city, Bundesland, level, host, legal form)
@@ -16,6 +19,9 @@ DEMO_LABS = {
     "ogl-koeln": ("OGL Köln", "Köln", "NW", "kommune", "Digitalwerkstatt Köln", "e. V."),
     "ogl-kiel": ("OGL Kiel", "Kiel", "SH", "land", "Offene Daten Kiel", "Genossenschaft"),
 }
+
+# Every demo lab gets an open desk area and a meeting room to book.
+DEMO_SPACES = (("Coworking", "workspace", 12), ("Besprechungsraum", "meeting", 8))
 
 
 async def seed_labs(database_url: str, rooms: dict[str, str], admin: str, coordinator: str) -> int:
@@ -41,6 +47,13 @@ async def seed_labs(database_url: str, rooms: dict[str, str], admin: str, coordi
                         host_legal_form=form, timezone="Europe/Berlin", created_by=admin, now=now,
                     )
                     added += 1
+                for space_name, kind, capacity in DEMO_SPACES:
+                    if await store.spaces.by_slug(lab.id, slugify(space_name)) is None:
+                        await store.spaces.create(
+                            lab_id=lab.id, name=space_name, slug=slugify(space_name), kind=kind,
+                            capacity=capacity, hours=dict(DEFAULT_HOURS), now=now,
+                        )
+                        added += 1
                 if await store.labs.lab_of_room(room_id) is None:
                     await store.labs.link(room_id, lab.id, admin, now)
                     added += 1

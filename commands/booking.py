@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from commands.availability import day_span, holiday, hourly, opening, peak, weeks
 from commands.context import Context
 from commands.errors import BadArguments, CommandError, NotFound
+from commands.geo import state_name
 from commands.i18n import N_
 from commands.labs import LAB_FLAG, lab_from_args, require
 from commands.parser import Args, parse_id
@@ -32,7 +33,7 @@ async def check_slot(ctx: Context, lab: Lab, space: Space, day: date, start: int
     name = holiday(day, lab.state, ctx.language)
     if name:
         raise Refused(N_("{day} is a public holiday in {state}: {holiday}. {space} is closed."),
-                      day=_day(day), state=lab.state, holiday=name, space=space.name)
+                      day=_day(day), state=state_name(lab.state, ctx.language), holiday=name, space=space.name)
     for closure in await ctx.store.closures.covering(space.id, day, day):
         raise Refused(N_("{space} is closed on {day} ({reason})."), space=space.name, day=_day(day),
                       reason=closure.reason or "–")
@@ -148,6 +149,9 @@ async def book(ctx: Context, args: Args) -> Reply:
     ctx.lab_id = lab.id
     await ctx.audit("book", space=space.name, bookings=[b for b, _ in booked])
     slot = f"{format_minutes(when.start_min)}–{format_minutes(when.end_min)}"
+    if len(days) == 1 and space.kind == "meeting":
+        return Reply.text(ctx._("Booked: {space} (the whole room), {day}, {slot} (#{id})."),
+                          space=space.name, day=_day(when.day), slot=slot, id=booked[0][0])
     if len(days) == 1:
         return Reply.text(ctx.ngettext("Booked: {space}, {day}, {slot}, {desks} place (#{id}).",
                                        "Booked: {space}, {day}, {slot}, {desks} places (#{id}).", desks),
