@@ -124,6 +124,7 @@ async def book(ctx: Context, args: Args) -> Reply:
         if until > when.day + timedelta(days=366):
             raise BadArguments(N_("A series can run for one year at most."))
         days = weeks(when.day, until)
+    await ctx.store.spaces.lock(space.id)  # check and insert as one step, even with two bots
     booked: list[tuple[int, date]] = []
     conflicts: list[tuple[date, Refused]] = []
     for day in days:

@@ -154,7 +154,7 @@ class Dispatcher:
         if found is None:
             raise _Undo(Outcome(None, "unknown", unknown_command(ctx, words)), None)
         spec, used = found
-        if not ctx.principal.has(spec.role, ctx.lab_id):
+        if not ctx.principal.may_use(spec.role, ctx.lab_id):
             reply = refusal(ctx, spec)
             raise _Undo(Outcome(spec.name, "refused", reply), (spec.name, "refused"))
         try:
@@ -211,7 +211,7 @@ def unknown_command(ctx: Context, words: list[str]) -> Reply:
     suggestions = ctx.registry.children(words[0]) if words else []
     if not suggestions:
         suggestions = [
-            s for s in ctx.registry.suggest(words) if ctx.principal.has(s.role, ctx.lab_id)
+            s for s in ctx.registry.suggest(words) if ctx.principal.may_use(s.role, ctx.lab_id)
         ] or ctx.registry.suggest(words)
     help_spec = ctx.registry.resolve(["help"])[0]
     reply = Reply.text(ctx._("I don't know the command “{command}”."), command=typed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from commands.context import Context
-from commands.errors import BadArguments
+from commands.errors import BadArguments, NotAllowed
 from commands.i18n import LANGUAGES, N_
 from commands.parser import Args
 from commands.registry import CommandGroup, CommandSpec
@@ -33,7 +33,7 @@ async def help_command(ctx: Context, args: Args) -> Reply:
     if args.positional:
         return _help_for(ctx, args.positional)
     reply = Reply().h(ctx._("Commands of {network}"), network=ctx.network.name)
-    sections = ctx.registry.visible_to(lambda spec: ctx.principal.has(spec.role, ctx.lab_id))
+    sections = ctx.registry.visible_to(lambda spec: ctx.principal.may_use(spec.role, ctx.lab_id))
     for title, specs in sections:
         reply.p("**{title}**", title=ctx._(title))
         for spec in specs:
@@ -142,6 +142,8 @@ async def whoami(ctx: Context, args: Args) -> Reply:
     examples=(N_("lang en"),),
 )
 async def lang(ctx: Context, args: Args) -> Reply:
+    if not ctx.principal.has(Role.COORDINATOR, ctx.lab_id):
+        raise NotAllowed(Role.COORDINATOR)  # this room's lab, or this room's moderators
     if len(args.positional) != 1:
         raise BadArguments(N_("Please name one language: de or en."))
     choice = args.positional[0].lower()

@@ -64,6 +64,21 @@ class Principal:
             return room_moderator
         return room_moderator or (lab_id is not None and lab_id in self.member_of)
 
+    def has_in_some_lab(self, role: Role) -> bool:
+        """Whether `role` is held here or in at least one lab: the check before a command whose
+        lab is only known from its arguments (`--lab`); the handler then checks that lab."""
+        if self.has(role, None):
+            return True
+        if role is Role.COORDINATOR:
+            return bool(self.coordinator_of)
+        if role is Role.MEMBER:
+            return bool(self.member_of or self.coordinator_of)
+        return False
+
+    def may_use(self, role: Role, room_lab: int | None) -> bool:
+        """The check before any command: the room's lab if it has one, else any lab."""
+        return self.has(role, room_lab) if room_lab is not None else self.has_in_some_lab(role)
+
     def highest(self) -> Role:
         for role in sorted(Role, reverse=True):
             if role is not Role.EVERYONE and self.has(role):

@@ -182,8 +182,11 @@ async def space_close(ctx: Context, args: Args) -> Reply:
                                        reference=f"closure-booking:{booking.id}")
     ctx.lab_id = lab.id
     await ctx.audit("space close", space=space.name, first=first.isoformat(), last=last.isoformat(), affected=len(affected))
-    reply = Reply.text(ctx._("{space} is closed from {first} to {last}."), space=space.name,
-                       first=first.strftime("%d.%m.%Y"), last=last.strftime("%d.%m.%Y"))
+    if first == last:
+        reply = Reply.text(ctx._("{space} is closed on {day}."), space=space.name, day=first.strftime("%d.%m.%Y"))
+    else:
+        reply = Reply.text(ctx._("{space} is closed from {first} to {last}."), space=space.name,
+                           first=first.strftime("%d.%m.%Y"), last=last.strftime("%d.%m.%Y"))
     if affected:
         reply.p(ctx.ngettext("{n} booking is affected; its owner has been told.",
                              "{n} bookings are affected; their owners have been told.", len(affected)), n=len(affected))
@@ -219,8 +222,10 @@ async def space_remove(ctx: Context, args: Args) -> Reply:
     now = ctx.now()
     future = await ctx.store.bookings.active_in([space.id], now, now.replace(year=now.year + 20))
     if future and not args.flag("force"):
-        raise Conflict(N_("{space} still has {n} future bookings. Add --force to remove it anyway; their owners will be told."),
-                       space=space.name, n=len(future))
+        raise Conflict(ctx.ngettext(
+            "{space} still has {n} future booking. Add --force to remove it anyway; its owner will be told.",
+            "{space} still has {n} future bookings. Add --force to remove it anyway; their owners will be told.",
+            len(future)), space=space.name, n=len(future))
     for booking in future:
         if booking.user_id and booking.room_id:
             note = Reply.text(ctx._("{user}: the space {space} was removed. Your booking #{id} is cancelled."),

@@ -42,6 +42,11 @@ class SpaceRepo:
             select(Space).where(Space.lab_id == lab_id, Space.slug == slug)
         )
 
+    async def lock(self, space_id: int) -> None:
+        """Serialise bookings of one space across processes (PostgreSQL row lock until commit;
+        SQLite allows one writer at a time anyway)."""
+        await self.session.execute(select(Space.id).where(Space.id == space_id).with_for_update())
+
     async def set_hours(self, space: Space, hours: dict[str, Any]) -> None:
         space.hours = hours
         await self.session.flush()
