@@ -9,8 +9,37 @@ process is active at a time (see DESIGN.md, scale path), so nothing else writes 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from storage import Store
+
+
+@dataclass(frozen=True)
+class LabView:
+    """A lab as handlers read it (a snapshot: changes go through the repositories)."""
+
+    id: int
+    slug: str
+    name: str
+    city: str
+    state: str
+    level: str
+    host: str | None
+    host_legal_form: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class SpaceView:
+    id: int
+    lab_id: int
+    name: str
+    slug: str
+    kind: str
+    capacity: int
+    hours: dict[str, Any]
 
 
 class Directory:
@@ -20,6 +49,9 @@ class Directory:
         self._languages: dict[str, str | None] = {}
         self._listing: list[tuple[str, str, str, str]] | None = None
         self._names: dict[int, str] | None = None
+        self._labs: dict[int, LabView] = {}
+        self._spaces: dict[int, list[SpaceView]] = {}
+        self._closures: dict[int, list[tuple[date, date, str | None]]] = {}
 
     def invalidate(self, signals: Iterable[str]) -> None:
         for signal in signals:
@@ -27,6 +59,10 @@ class Directory:
                 self._room_lab = None
                 self._listing = None
                 self._names = None
+                self._labs.clear()
+            elif signal == "spaces":
+                self._spaces.clear()
+                self._closures.clear()
             elif signal == "roles":
                 self._grants = None
             elif signal == "language":
@@ -63,3 +99,35 @@ class Directory:
             self._names = await store.labs.names(None)
         names = self._names
         return {lab_id: names[lab_id] for lab_id in lab_ids if lab_id in names}
+
+    async def lab(self, store: Store, lab_id: int) -> LabView | None:
+        if lab_id not in self._labs:
+            lab = await store.labs.get(lab_id)
+            if lab is None:
+                return None
+            self._labs[lab_id] = LabView(
+                id=lab.id, slug=lab.slug, name=lab.name, city=lab.city, state=lab.state,
+                level=lab.level, host=lab.host, host_legal_form=lab.host_legal_form,
+                timezone=lab.timezone,
+            )
+        return self._labs[lab_id]
+
+    async def spaces_of(self, store: Store, lab_id: int) -> list[SpaceView]:
+        if lab_id not in self._spaces:
+            self._spaces[lab_id] = [
+                SpaceView(id=s.id, lab_id=s.lab_id, name=s.name, slug=s.slug, kind=s.kind,
+                          capacity=s.capacity, hours=dict(s.hours))
+                for s in await store.spaces.of_lab(lab_id)
+            ]
+        return self._spaces[lab_id]
+
+    async def closed(self, store: Store, space_id: int, day: date) -> list[str | None]:
+        """Reasons of the space's closures that cover the day (empty: open)."""
+        if space_id not in self._closures:
+            self._closures[space_id] = await store.closures.of_space(space_id)
+        return [reason for first, last, reason in self._closures[space_id] if first <= day <= last]
+
+
+def directory_of(ctx: Any) -> Directory:
+    """The dispatcher's directory; a throw-away one (no caching) where a handler runs alone."""
+    return ctx.directory if ctx.directory is not None else Directory()

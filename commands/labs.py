@@ -6,6 +6,7 @@ import difflib
 
 from commands.access import coordinators
 from commands.context import Context
+from commands.directory import directory_of
 from commands.errors import BadArguments, Conflict, NotAllowed, NotFound
 from commands.geo import LEVELS, STATES, level_code, slugify, state_code, state_name
 from commands.i18n import N_
@@ -53,9 +54,9 @@ async def lab_from_args(ctx: Context, args: Args, *, positional: bool = False) -
     if text:
         return await find_lab(ctx, text)
     if ctx.lab_id is not None:
-        lab = await ctx.store.labs.get(ctx.lab_id)
+        lab = await directory_of(ctx).lab(ctx.store, ctx.lab_id)
         if lab is not None:
-            return lab
+            return lab  # type: ignore[return-value]  # a LabView reads like a Lab
     raise BadArguments(N_("This room is not linked to a lab: please name one."))
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from commands.availability import DEFAULT_HOURS, KINDS, day_span, hours_text, opening, peak
 from commands.context import Context
+from commands.directory import SpaceView, directory_of
 from commands.errors import BadArguments, Conflict, NotFound
 from commands.geo import slugify
 from commands.i18n import N_
@@ -17,7 +18,7 @@ from commands.registry import CommandGroup, Flag
 from commands.reply import Reply
 from commands.roles import Role
 from commands.when import format_minutes, parse_date_range
-from storage.models import Lab, Space
+from storage.models import Lab
 
 spaces_group = CommandGroup(N_("Spaces and booking"))
 
@@ -36,18 +37,21 @@ def lab_zone(lab: Lab) -> ZoneInfo:
     return ZoneInfo(lab.timezone)
 
 
-async def find_space(ctx: Context, lab: Lab, text: str) -> Space:
-    space = await ctx.store.spaces.by_slug(lab.id, slugify(text))
-    if space is not None:
-        return space
-    known = await ctx.store.spaces.of_lab(lab.id)
+async def find_space(ctx: Context, lab: Lab, text: str) -> SpaceView:
+    known = await directory_of(ctx).spaces_of(ctx.store, lab.id)
+    wanted = slugify(text)
+    for space in known:
+        if space.slug == wanted:
+            return space
     names = ", ".join(s.name for s in known) or "–"
     raise NotFound(N_("{lab} has no space “{space}”. Its spaces: {names}"), lab=lab.name, space=text, names=names)
 
 
-async def split_space(ctx: Context, lab: Lab, words: list[str], required: bool = True) -> tuple[Space | None, list[str]]:
+async def split_space(
+    ctx: Context, lab: Lab, words: list[str], required: bool = True
+) -> tuple[SpaceView | None, list[str]]:
     """The space named by the first words (longest match, so unquoted 'Großer Raum' works)."""
-    spaces = {s.slug: s for s in await ctx.store.spaces.of_lab(lab.id)}
+    spaces = {s.slug: s for s in await directory_of(ctx).spaces_of(ctx.store, lab.id)}
     for n in range(min(len(words), 4), 0, -1):
         space = spaces.get(slugify(" ".join(words[:n])))
         if space is not None:
@@ -119,6 +123,7 @@ async def space_add(ctx: Context, args: Args) -> Reply:
         raise Conflict(N_("{lab} already has a space “{space}”."), lab=lab.name, space=name)
     await ctx.store.spaces.create(lab_id=lab.id, name=name, slug=slug, kind=kind, capacity=capacity,
                                   hours=dict(DEFAULT_HOURS), now=ctx.now())
+    ctx.signals.add("spaces")
     ctx.lab_id = lab.id
     await ctx.audit("space add", space=name, capacity=capacity, kind=kind)
     return Reply.text(
@@ -145,7 +150,8 @@ async def space_hours(ctx: Context, args: Args) -> Reply:
     hours = dict(space.hours)
     for day in days:
         hours[str(day)] = span
-    await ctx.store.spaces.set_hours(space, hours)
+    await ctx.store.spaces.set_hours(space.id, hours)
+    ctx.signals.add("spaces")
     ctx.lab_id = lab.id
     await ctx.audit("space hours", space=space.name, days=rest[0], hours=" ".join(rest[1:]))
     return Reply.text(ctx._("Opening hours of {space}: {hours}"), space=space.name, hours=hours_text(hours, ctx.language))
@@ -167,6 +173,7 @@ async def space_close(ctx: Context, args: Args) -> Reply:
     tz = lab_zone(lab)
     first, last, reason = _closure_days(rest, ctx, tz)
     await ctx.store.closures.add(space.id, first, last, reason, ctx.sender, ctx.now())
+    ctx.signals.add("spaces")
     start, _ = day_span(first, tz)
     _, end = day_span(last, tz)
     affected = await ctx.store.bookings.active_in([space.id], start, end)
@@ -233,7 +240,8 @@ async def space_remove(ctx: Context, args: Args) -> Reply:
             note.mentions.append(booking.user_id)
             await ctx.store.outbox.add(booking.room_id, note.content(), now=now, purpose="space-removed")
     name = space.name
-    await ctx.store.spaces.remove(space)
+    await ctx.store.spaces.remove(space.id)
+    ctx.signals.add("spaces")
     ctx.lab_id = lab.id
     await ctx.audit("space remove", space=name, cancelled=len(future))
     return Reply.text(ctx._("Space {space} removed."), space=name)
@@ -246,7 +254,7 @@ async def space_remove(ctx: Context, args: Args) -> Reply:
 )
 async def spaces(ctx: Context, args: Args) -> Reply:
     lab = await lab_from_args(ctx, args)
-    found = await ctx.store.spaces.of_lab(lab.id)
+    found = await directory_of(ctx).spaces_of(ctx.store, lab.id)
     if not found:
         return Reply.text(ctx._("{lab} has no bookable spaces yet."), lab=lab.name)
     tz = lab_zone(lab)
@@ -275,6 +283,6 @@ async def space_ical(ctx: Context, args: Args) -> Reply:
     return Reply.text(ctx._("Calendar of {space} (occupancy only, no names): {url}"), space=space.name, url=url)
 
 
-def opening_text(space: Space, day: date) -> str:
+def opening_text(space: SpaceView, day: date) -> str:
     span = opening(space.hours, day)
     return f"{format_minutes(span[0])}–{format_minutes(span[1])}" if span else "–"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Booking, Closure, Space
@@ -43,17 +43,17 @@ class SpaceRepo:
         )
 
     async def lock(self, space_id: int) -> None:
-        """Serialise bookings of one space across processes (PostgreSQL row lock until commit;
-        SQLite allows one writer at a time anyway)."""
+        """Serialise bookings of one space across processes: a PostgreSQL row lock until commit.
+        SQLite allows one writer at a time anyway, so it is skipped there."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            return
         await self.session.execute(select(Space.id).where(Space.id == space_id).with_for_update())
 
-    async def set_hours(self, space: Space, hours: dict[str, Any]) -> None:
-        space.hours = hours
-        await self.session.flush()
+    async def set_hours(self, space_id: int, hours: dict[str, Any]) -> None:
+        await self.session.execute(update(Space).where(Space.id == space_id).values(hours=hours))
 
-    async def remove(self, space: Space) -> None:
-        await self.session.delete(space)
-        await self.session.flush()
+    async def remove(self, space_id: int) -> None:
+        await self.session.execute(delete(Space).where(Space.id == space_id))
 
 
 class ClosureRepo:
@@ -68,6 +68,12 @@ class ClosureRepo:
         self.session.add(closure)
         await self.session.flush()
         return closure
+
+    async def of_space(self, space_id: int) -> list[tuple[date, date, str | None]]:
+        rows = await self.session.execute(
+            select(Closure.first_day, Closure.last_day, Closure.reason).where(Closure.space_id == space_id)
+        )
+        return [tuple(row) for row in rows.all()]  # type: ignore[misc]
 
     async def covering(self, space_id: int, first: date, last: date) -> list[Closure]:
         """Closures of the space that touch the days first..last."""
@@ -115,7 +121,7 @@ class BookingRepo:
                 Booking.cancelled_at.is_(None),
             )
         )
-        return list(rows.tuples().all())
+        return [tuple(row) for row in rows.all()]  # type: ignore[misc]
 
     async def active_in(
         self, space_ids: list[int], start: datetime, end: datetime, user_id: str | None = None

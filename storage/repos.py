@@ -258,19 +258,14 @@ class AuditRepo:
         room_id: str | None = None,
         lab_id: int | None = None,
         detail: dict[str, Any] | None = None,
-    ) -> AuditEntry:
-        entry = AuditEntry(
-            at=at,
-            actor=actor,
-            action=action,
-            outcome=outcome,
-            room_id=room_id,
-            lab_id=lab_id,
-            detail=detail or {},
+    ) -> int:
+        """The new entry's id. A Core INSERT: every change and refusal writes one."""
+        return await self.session.scalar(
+            insert(AuditEntry)
+            .values(at=at, actor=actor, action=action, outcome=outcome, room_id=room_id,
+                    lab_id=lab_id, detail=detail or {})
+            .returning(AuditEntry.id)
         )
-        self.session.add(entry)
-        await self.session.flush()
-        return entry
 
     async def recent(self, limit: int = 20, lab_id: int | None = None) -> list[AuditEntry]:
         stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
