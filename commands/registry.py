@@ -132,16 +132,19 @@ class Registry:
         return None
 
     def suggest(self, words: list[str], limit: int = 3) -> list[CommandSpec]:
-        """Commands whose spelling is close to what was typed, best first."""
+        """Commands whose spelling is close to what was typed: the best, and any nearly as close."""
         typed = [" ".join(w.lower() for w in words[:n]) for n in (2, 1) if len(words) >= n]
-        spellings = {" ".join(key): spec for key, spec in self._index.items()}
-        found: list[CommandSpec] = []
+        scored: dict[CommandSpec, float] = {}
         for attempt in typed:
-            for match in difflib.get_close_matches(attempt, spellings, n=limit, cutoff=0.6):
-                spec = spellings[match]
-                if spec not in found:
-                    found.append(spec)
-        return found[:limit]
+            for key, spec in self._index.items():
+                score = difflib.SequenceMatcher(None, attempt, " ".join(key)).ratio()
+                if score >= 0.6 and score > scored.get(spec, 0.0):
+                    scored[spec] = score
+        if not scored:
+            return []
+        best = max(scored.values())
+        ranked = sorted(scored, key=lambda spec: -scored[spec])
+        return [spec for spec in ranked if scored[spec] >= best - 0.1][:limit]
 
     def children(self, first_word: str) -> list[CommandSpec]:
         """Subcommands sharing a first word, e.g. `lab` → lab create, lab link, …"""
