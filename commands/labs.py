@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from commands.access import coordinators
+from commands.availability import hours_text
 from commands.context import Context
 from commands.directory import directory_of
 from commands.errors import BadArguments, Conflict, NotAllowed, NotFound
@@ -79,6 +80,9 @@ async def lab_summary(ctx: Context, lab: Lab) -> Reply:
     )
     people = await coordinators(ctx.store, ctx.state, lab.id) if ctx.state else []
     reply.li(ctx._("Coordinators: {people}"), people=", ".join(people) or "–")
+    for space in await directory_of(ctx).spaces_of(ctx.store, lab.id):
+        reply.li(ctx._("Space {space}: {capacity} places, {hours}"), space=space.name,
+                 capacity=space.capacity, hours=hours_text(space.hours, ctx.language))
     return reply
 
 

@@ -513,3 +513,10 @@ async def test_a_lab_member_can_book_from_an_unlinked_room_with_lab(chat: Chat) 
     assert stranger.result == "refused" and "Mitglied eines Labors" in text
     async with chat.db.transaction() as store:
         assert len(await store.bookings.upcoming_of_user("@nobody:example.org", chat.clock.now())) == 0
+
+
+async def test_lab_info_lists_the_spaces_with_their_hours(chat: Chat) -> None:
+    await leipzig(chat)
+    await ok(chat, "!raum zeiten Coworking Sa-So geschlossen", sender=COORD)
+    info = await body(chat, "!labor info")
+    assert "Raum Coworking: 6 Plätze, Mo–Fr 08:00–22:00, Sa–So geschlossen" in info
