@@ -40,7 +40,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +71,19 @@ class Context:
 
 
 # --- statistics --------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def database(kind: str, ctx: Context, name: str) -> AsyncIterator[str]:
+    """A database URL for one benchmark: a SQLite file in the temp dir, or a fresh PostgreSQL
+    database (dropped afterwards) on the server LABNETZ_TEST_DATABASE_URL names."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{ctx.tmp / name}.db"
+        return
+    from tests.databases import fresh_postgres
+
+    async with fresh_postgres() as url:
+        yield url
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

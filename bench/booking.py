@@ -19,8 +19,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ from zoneinfo import ZoneInfo
 from nio import AsyncClient, RoomInviteResponse
 from sqlalchemy import event, text
 
-from bench import Context, ratio, summary
+from bench import Context, database, ratio, summary
 from bench.labs import join_as
 from bench.roles import cpu_reference_ms
 from bench.roundtrip import (
@@ -185,15 +184,8 @@ async def seed(db: Database, lab_room: str, now: datetime) -> dict[str, Any]:
 # --- part 1: in-process handler time -------------------------------------------------------
 
 
-@asynccontextmanager
-async def backend(kind: str, ctx: Context) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{ctx.tmp / 'booking.db'}"
-        return
-    from tests.databases import fresh_postgres  # a temporary database, dropped afterwards
-
-    async with fresh_postgres() as url:
-        yield url
+def backend(kind: str, ctx: Context):  # noqa: ANN201 - an async context manager
+    return database(kind, ctx, "booking")
 
 
 async def explain(db: Database, space_id: int, start: datetime, end: datetime) -> dict[str, Any]:

@@ -16,14 +16,13 @@ import os
 import random
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, MatrixRoom, PowerLevels
 
-from bench import Context, summary
+from bench import Context, database, summary
 from bot.roomstate import RoomState
 from commands.access import resolve
 from commands.context import NetworkSettings
@@ -149,15 +148,8 @@ async def seed(db: Database, rng: random.Random) -> dict[str, Any]:
     return {"labs": labs, "linked_rooms": ROOMS, "grants": granted, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-@asynccontextmanager
-async def backend(kind: str, ctx: Context) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{ctx.tmp / 'roles.db'}"
-        return
-    from tests.databases import fresh_postgres  # a temporary database, dropped afterwards
-
-    async with fresh_postgres() as url:
-        yield url
+def backend(kind: str, ctx: Context):  # noqa: ANN201 - an async context manager
+    return database(kind, ctx, "roles")
 
 
 async def one_sample(
