@@ -83,13 +83,21 @@ async def test_space_follows_linked_labs_per_bundesland(
         spaces.update(await space_ids(database_url))
         if not {"space:network", "space:SN", "space:NW"} <= spaces.keys():
             return False
+        sn_state = {(e["type"], e["state_key"]) for e in state(synapse, spaces["space:SN"])}
+        invited = all(
+            ("m.room.member", admin_id) in {(e["type"], e["state_key"]) for e in state(synapse, spaces[key])}
+            for key in ("space:network", "space:SN", "space:NW")
+        )
         return (
             children(synapse, spaces["space:network"]) == {spaces["space:SN"], spaces["space:NW"]}
             and children(synapse, spaces["space:SN"]) == {room_a}
             and children(synapse, spaces["space:NW"]) == {room_b}
+            # Parent links and invites follow the children within the same reconcile.
+            and ("m.space.parent", spaces["space:network"]) in sn_state
+            and invited
         )
 
-    await eventually(built, "network → {SN, NW}, SN → A, NW → B")
+    await eventually(built, "network → {SN, NW}, SN → A, NW → B, SN's parent link, admin invited")
     for key, name in [
         ("space:network", "Open Gov Labs"),
         ("space:SN", "Open Gov Labs – Sachsen"),
