@@ -38,6 +38,8 @@ from bench.roundtrip import (
     command_histogram,
     create_room,
     login,
+    measurement_extra,
+    stop_all,
 )
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
@@ -533,30 +535,13 @@ async def round_trip(ctx: Context, samples: int) -> dict[str, Any]:
             },
             "seeded": seeded,
             "handler": handler,
-            "lost": lost,
             "reply": last_body,
-            "measure_seconds": round(measure_seconds, 1),
-            "send_ms": {n: summary([r["send_ms"] for r in measured[n]]) for n in measured},
-            "measuring_client": {"syncs": measurer.syncs, "sync_errors": measurer.sync_errors},
-            "per_round_p50_ms": {
-                n: [summary([r["rtt_ms"] for r in measured[n] if r["round"] == i])["p50"]
-                    for i in range(rounds) if any(r["round"] == i for r in measured[n])]
-                for n in measured
-            },
-            "samples_ms": {n: [round(x, 2) for x in rtt[n]] for n in rtt},
+            **measurement_extra(measured, rtt, rounds, measurer, lost, measure_seconds),
             "dates": f"random open days {today + timedelta(days=1)}..{LAST_DAY} (the bot's real clock)",
             "labnetz_encryption": labnetz.encryption,
         }
     finally:
-        if measurer is not None:
-            await measurer.stop()
-        if client is not None:
-            await client.close()
-        if echo is not None:
-            await asyncio.to_thread(echo.stop)
-        if labnetz is not None:
-            await asyncio.to_thread(labnetz.stop)
-        await asyncio.to_thread(hs.stop)
+        await stop_all(measurer, client, echo, labnetz, hs)
 
 
 # --- the benchmark -------------------------------------------------------------------------

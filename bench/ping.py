@@ -25,6 +25,8 @@ from bench.roundtrip import (
     command_histogram,
     create_room,
     login,
+    measurement_extra,
+    stop_all,
 )
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
@@ -181,21 +183,9 @@ async def run(ctx: Context) -> dict[str, Any]:
             },
             "passed": passed,
             "extra": {
-                "lost": lost,
-                "measure_seconds": round(measure_seconds, 1),
-                "send_ms": {b: summary([r["send_ms"] for r in measured[b]]) for b in measured},
                 "labnetz_command_seconds_ping": handler,
                 "handler_count_includes_warmup": True,
-                "measuring_client": {"syncs": measurer.syncs, "sync_errors": measurer.sync_errors},
-                "per_round_p50_ms": {
-                    b: [
-                        summary([r["rtt_ms"] for r in measured[b] if r["round"] == i])["p50"]
-                        for i in range(rounds)
-                        if any(r["round"] == i for r in measured[b])
-                    ]
-                    for b in measured
-                },
-                "samples_ms": {b: [round(x, 2) for x in rtt[b]] for b in rtt},
+                **measurement_extra(measured, rtt, rounds, measurer, lost, measure_seconds),
             },
             "notes": [
                 "The echo bot runs with encryption disabled; Labnetz with its default "
@@ -210,12 +200,4 @@ async def run(ctx: Context) -> dict[str, Any]:
             ],
         }
     finally:
-        if measurer is not None:
-            await measurer.stop()
-        if client is not None:
-            await client.close()
-        if echo is not None:
-            await asyncio.to_thread(echo.stop)
-        if labnetz is not None:
-            await asyncio.to_thread(labnetz.stop)
-        await asyncio.to_thread(hs.stop)
+        await stop_all(measurer, client, echo, labnetz, hs)

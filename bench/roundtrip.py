@@ -251,3 +251,45 @@ async def create_room(client: AsyncClient, invite: str | None = None) -> str:
     if isinstance(resp, RoomCreateError):
         raise RuntimeError(f"room_create failed: {resp}")
     return str(resp.room_id)
+
+
+def measurement_extra(
+    measured: dict[str, list[dict[str, Any]]],
+    rtt: dict[str, list[float]],
+    rounds: int,
+    measurer: Measurer,
+    lost: Any,
+    measure_seconds: float,
+) -> dict[str, Any]:
+    """What every round-trip benchmark reports besides its series: send times, per-round
+    medians, the raw samples and the measuring client's health."""
+    from bench import summary
+
+    return {
+        "lost": lost,
+        "measure_seconds": round(measure_seconds, 1),
+        "send_ms": {n: summary([r["send_ms"] for r in measured[n]]) for n in measured},
+        "measuring_client": {"syncs": measurer.syncs, "sync_errors": measurer.sync_errors},
+        "per_round_p50_ms": {
+            n: [
+                summary([r["rtt_ms"] for r in measured[n] if r["round"] == i])["p50"]
+                for i in range(rounds)
+                if any(r["round"] == i for r in measured[n])
+            ]
+            for n in measured
+        },
+        "samples_ms": {n: [round(x, 2) for x in rtt[n]] for n in rtt},
+    }
+
+
+async def stop_all(measurer: Any, client: Any, echo: Any, labnetz: Any, hs: LocalSynapse) -> None:
+    """Stop what a round-trip benchmark started, whatever of it was started."""
+    if measurer is not None:
+        await measurer.stop()
+    if client is not None:
+        await client.close()
+    if echo is not None:
+        await asyncio.to_thread(echo.stop)
+    if labnetz is not None:
+        await asyncio.to_thread(labnetz.stop)
+    await asyncio.to_thread(hs.stop)
