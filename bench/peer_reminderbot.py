@@ -54,8 +54,7 @@ LOGGED_IN_LINE = "Startup complete"  # main.py, after login, before SCHEDULER.st
 FAILED_LINES = ("Failed to login", "Unknown exception occurred", "Traceback")
 SETTLE_S = 3.0
 READY_TIMEOUT_S = 600.0
-TEXT = "peerbench {}"
-TEXT_RE = re.compile(r"peerbench (\d+)")
+TEXT = "peerbench {} {}"  # run tag (the rooms are reused across runs), reminder number
 
 _install_error: str | None = None
 _rooms_cache: dict[tuple[str, int], list[str]] = {}
@@ -307,11 +306,13 @@ def _run_dir(workdir: Path, name: str) -> Path:
     return directory
 
 
-def _filler(count: int, room_ids: list[str], first: int = 0) -> list[tuple[str, datetime, str]]:
+def _filler(
+    count: int, room_ids: list[str], tag: str, first: int = 0
+) -> list[tuple[str, datetime, str]]:
     """`count` one-off reminders due from 30 days on, round-robin over the rooms."""
     base = time.time() + 30 * 86400
     return [
-        (TEXT.format(first + k), _naive_utc(base + k * 60), room_ids[k % len(room_ids)])
+        (TEXT.format(tag, first + k), _naive_utc(base + k * 60), room_ids[k % len(room_ids)])
         for k in range(count)
     ]
 
@@ -324,7 +325,7 @@ def startup(pending: int, workdir: Path, synapse: Any, rooms: int = 20) -> dict[
     directory = _run_dir(workdir, f"startup-{pending}")
     room_ids = joined_rooms(synapse, rooms)
     database = directory / "peer.db"
-    create_database(database, _filler(pending, room_ids))
+    create_database(database, _filler(pending, room_ids, "start"))
     peer = PeerProcess(directory, synapse, database)
     peer.start()
     try:
@@ -364,14 +365,15 @@ def firing(
     """n reminders due evenly over `spread_s` across `rooms` rooms (plus `pending` far-future
     ones); lateness from each due time to its message's origin_server_ts."""
     directory = _run_dir(workdir, f"firing-{n}-{pending}")
+    tag = secrets.token_hex(4)
     room_ids = joined_rooms(synapse, rooms)
-    lead = lead_s if lead_s is not None else 15.0 + pending / 4000
+    lead = lead_s if lead_s is not None else 15.0 + pending / 2000
     first_due = time.time() + lead
     step = spread_s / (n - 1) if n > 1 else 0.0
     due = [first_due + k * step for k in range(n)]
-    rows = [(TEXT.format(k), _naive_utc(due[k]), room_ids[k % rooms]) for k in range(n)]
+    rows = [(TEXT.format(tag, k), _naive_utc(due[k]), room_ids[k % rooms]) for k in range(n)]
     database = directory / "peer.db"
-    create_database(database, rows + _filler(pending, room_ids, first=n))
+    create_database(database, rows + _filler(pending, room_ids, tag, first=n))
     peer = PeerProcess(directory, synapse, database)
     peer.start()
     try:
@@ -379,7 +381,7 @@ def firing(
         ready_before_due = peer.started_wall + ready_s < first_due
         time.sleep(max(0.0, due[-1] + grace_s - time.time()))
         bot = _bot(synapse)
-        seen = _collect(synapse, room_ids, bot, n)
+        seen = _collect(synapse, room_ids, bot, n, tag)
         missed = peer.count("was missed by")
     finally:
         peer.stop()
@@ -404,15 +406,18 @@ def firing(
     }
 
 
-def _collect(synapse: Any, room_ids: list[str], sender: str, n: int) -> dict[int, list[int]]:
+def _collect(
+    synapse: Any, room_ids: list[str], sender: str, n: int, tag: str
+) -> dict[int, list[int]]:
     """Reminder number -> origin_server_ts of each message for it; re-read until all n are
     there or nothing changed for 10 s."""
+    pattern = re.compile(rf"peerbench {tag} (\d+)")
     last_total, stable_since = -1, time.monotonic()
     while True:
         seen: dict[int, list[int]] = {}
         for room_id in room_ids:
             for event in room_messages(synapse, room_id, sender):
-                match = TEXT_RE.search(str(event.get("content", {}).get("body", "")))
+                match = pattern.search(str(event.get("content", {}).get("body", "")))
                 if match:
                     seen.setdefault(int(match.group(1)), []).append(int(event["origin_server_ts"]))
         total = sum(len(v) for v in seen.values())
@@ -445,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="labnetz-peer-"))
     synapse = LocalSynapse(workdir / "synapse")
     synapse.start()
-    out: dict[str, Any] = {"version": installed_version(), "startup": {}, "firing": {}}
+    out: dict[str, Any] = {"version": installed_version(), "loadavg_before": os.getloadavg(),
+                           "startup": {}, "firing": {}}
     try:
         for pending in (0, big):
             t0 = time.monotonic()
@@ -453,12 +459,15 @@ def main(argv: list[str] | None = None) -> int:
             out["startup"][str(pending)]["took_s"] = round(time.monotonic() - t0, 1)
         for pending in (0, big):
             t0 = time.monotonic()
-            result = firing(synapse, workdir, n=n, spread_s=spread, pending=pending)
+            # The first reminder falls due well after the peer is ready (it drops missed ones).
+            lead = 15.0 + 2 * out["startup"][str(pending)]["ready_s"]
+            result = firing(synapse, workdir, n=n, spread_s=spread, pending=pending, lead_s=lead)
             result["took_s"] = round(time.monotonic() - t0, 1)
             result["lateness"] = summary(result.pop("lateness_s"), digits=3)
             out["firing"][str(pending)] = result
     finally:
         synapse.stop()
+    out["loadavg_after"] = os.getloadavg()
     print(json.dumps(out, indent=2))
     if not args.keep:
         import shutil
