@@ -1,28 +1,33 @@
 """The peer of the reminders benchmark: matrix-reminder-bot, measured on this machine.
 
-The peer (PyPI `matrix-reminder-bot`, pinned to 0.4.0) runs from its own venv
-(`bench/.peer-venv`, or $LABNETZ_PEER_VENV), because it pins its own matrix-nio. Nothing here
-imports it: we write its config, fill its SQLite database with the schema its `storage.py` ends
-at after migration 3, start its own entry point and watch its log.
+The peer (PyPI `matrix-reminder-bot`, pinned to 0.4.0, the newest if that is gone; results carry
+"version") runs from its own venv, `bench/.peer-venv` (or $LABNETZ_PEER_VENV; gitignored), as it
+pins its own matrix-nio. It runs as shipped, E2EE on (nio 0.26 uses the vodozemac wheel, no olm
+build), logging at its default INFO. Nothing here imports it: `bench/peer_reminderbot_io.py`
+writes its config, fills its SQLite database with the schema its `storage.py` has after
+migration 3, starts its own entry point and watches its log.
 
-All functions are synchronous and block (the firing run for over a minute); from async code call
-them through `asyncio.to_thread`. `synapse` is a running `bot.devserver.LocalSynapse` with relaxed
-rate limits.
+All functions are synchronous and block; from async code call them via `asyncio.to_thread`.
+`synapse` is a running `bot.devserver.LocalSynapse` with relaxed rate limits. The results have
+the keys of the interface plus extras (log path, sub-timings); the extras may be ignored.
 
-- `startup(pending, workdir, synapse)`: `pending` one-off reminders due in 30+ days, in the
-  peer's joined rooms, are inserted before it starts. "Ready" is its `Scheduler started` log line
-  (apscheduler, INFO): by then `Storage()` has loaded every row into a `Reminder`, the login is
-  done and the jobs are in the scheduler; the next statement is `sync_forever`, so the
-  homeserver's sync is not counted. The time is taken from that line's own timestamp (ms) against
-  the wall clock just before the process was spawned. RSS is VmRSS from /proc at ready and again
-  after `SETTLE_S` (by then the initial sync has run).
-- `firing(synapse, workdir, n, rooms, spread_s, pending=0)`: n one-off reminders due evenly
-  over `spread_s` s across `rooms` rooms are inserted into its database before it starts (the
-  peer schedules every future row it loads). The first is due `lead` seconds after the start,
-  long enough for its start-up and initial sync. After the last due time plus a grace period the
-  rooms are read back through Synapse's admin API; lateness is origin_server_ts minus due time.
+- `startup(pending, workdir, synapse)` (5-70 s): `pending` one-off reminders due 30+ days
+  ahead, in 20 rooms the peer's account has joined, are in its database before it starts.
+  "Ready" is the `Scheduler started` line (apscheduler): by then `Storage()` has loaded every row
+  into a `Reminder` and its job, the login is done and `SCHEDULER.start()` has put the jobs in
+  its job store; the next statement is `sync_forever`, so the homeserver's sync is not counted.
+  `ready_s` is that line's own timestamp (ms) minus the wall clock just before the spawn.
+  `rss_mib` is VmRSS at ready, `rss_settled_mib` after `SETTLE_S` (initial sync done).
+- `firing(synapse, workdir, n, rooms, spread_s, *, pending=0, lead_s=None)` (spread_s + 30 s
+  or more): n one-off reminders due evenly over `spread_s` s, round-robin across `rooms`
+  rooms, are in its database before it starts (it schedules every future row it loads; rows
+  already due at start it deletes unsent). The first is due `lead_s` after the spawn (default
+  15 s + 1 s per 2,000 pending): the peer must be ready by then, see `ready_before_first_due`.
+  After the last due time + `grace_s` the rooms are read back through Synapse's admin API;
+  lateness is origin_server_ts minus the due time (first copy), duplicates are extra copies.
 
-`python -m bench.peer_reminderbot [--quick]` runs both at 0 and 100,000 pending and prints JSON.
+`python -m bench.peer_reminderbot [--quick] [--keep]` runs both at 0 and 100,000 pending
+(firing with the lead at twice the start-up measured just before) and prints JSON (4-7 min).
 """
 
 from __future__ import annotations
@@ -31,54 +36,54 @@ import json
 import os
 import re
 import secrets
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-PACKAGE = "matrix-reminder-bot"
-VERSION = "0.4.0"  # the version the issue's reference figures were measured with
-VENV = Path(os.environ.get("LABNETZ_PEER_VENV") or Path(__file__).resolve().parent / ".peer-venv")
-BOT_LOCALPART = "peer-reminderbot"
-BOT_PASSWORD = "peer-reminderbot-bench-password"
-TIMEZONE = "Etc/UTC"
-READY_LINE = "Scheduler started"  # apscheduler's, logged right before the peer's sync_forever
-LOADED_LINE = "Database initialization of type"  # storage.py, after all rows are loaded
-LOGGED_IN_LINE = "Startup complete"  # main.py, after login, before SCHEDULER.start()
-FAILED_LINES = ("Failed to login", "Unknown exception occurred", "Traceback")
-SETTLE_S = 3.0
-READY_TIMEOUT_S = 600.0
-TEXT = "peerbench {} {}"  # run tag (the rooms are reused across runs), reminder number
+from bench.peer_reminderbot_io import (
+    LOADED_LINE,
+    LOGGED_IN_LINE,
+    PACKAGE,
+    VENV,
+    PeerProcess,
+    bot_user,
+    create_database,
+    joined_rooms,
+    naive_utc,
+    python,
+    room_messages,
+    vm,
+)
 
+VERSION = "0.4.0"  # the version the issue's reference figures were measured with
+SETTLE_S = 3.0
+TEXT = "peerbench {} {}"  # run tag (the rooms are reused across runs), reminder number
 _install_error: str | None = None
-_rooms_cache: dict[tuple[str, int], list[str]] = {}
+_version: str | None = None
 
 
 # --- installation ----------------------------------------------------------------------------
 
 
-def _python() -> Path:
-    return VENV / "bin" / "python"
-
-
 def installed_version() -> str | None:
     """The peer's version in its venv, or None if it is not importable there."""
-    if not _python().exists():
+    global _version
+    if _version:
+        return _version
+    if not python().exists():
         return None
     probe = "import matrix_reminder_bot as m; print(m.__version__)"
     try:
-        out = subprocess.run([_python(), "-c", probe], capture_output=True, text=True, timeout=60)
+        out = subprocess.run([python(), "-c", probe], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:
         return None
-    return out.stdout.strip() or None
+    _version = out.stdout.strip() or None
+    return _version
 
 
 def ensure_installed(workdir: Path | None = None) -> str | None:
@@ -89,10 +94,10 @@ def ensure_installed(workdir: Path | None = None) -> str | None:
     if installed_version():
         return None
     try:
-        if not _python().exists():
+        if not python().exists():
             subprocess.run([sys.executable, "-m", "venv", "--clear", VENV], check=True,
                            capture_output=True, timeout=300)
-        pip = [_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        pip = [python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         out = subprocess.run([*pip, f"{PACKAGE}=={VERSION}"], capture_output=True, text=True,
                              timeout=1200)
         if out.returncode != 0:  # the pinned version gone: take the newest, report which
@@ -118,188 +123,6 @@ def available() -> str | None:
     return _install_error or ensure_installed()
 
 
-# --- Synapse: the peer's account and rooms ---------------------------------------------------
-
-
-def _client(synapse: Any, method: str, path: str, token: str, body: Any = None) -> dict[str, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(synapse.url + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else {}
-
-
-def _bot(synapse: Any) -> str:
-    return str(synapse.register(BOT_LOCALPART, BOT_PASSWORD, displayname="matrix-reminder-bot"))
-
-
-def joined_rooms(synapse: Any, count: int) -> list[str]:
-    """`count` private rooms created by (so joined by) the peer's account; cached per server."""
-    key = (str(synapse.directory), count)
-    if key not in _rooms_cache:
-        token = synapse.login(_bot(synapse), BOT_PASSWORD, device_name="bench-setup")
-        try:
-            _rooms_cache[key] = [
-                str(_client(synapse, "POST", "/_matrix/client/v3/createRoom", token,
-                            {"preset": "private_chat", "name": f"peer bench {i}"})["room_id"])
-                for i in range(count)
-            ]
-        finally:
-            _client(synapse, "POST", "/_matrix/client/v3/logout", token, {})
-    return _rooms_cache[key]
-
-
-def room_messages(synapse: Any, room_id: str, sender: str) -> list[dict[str, Any]]:
-    """All m.room.message events `sender` sent to the room (admin API, no membership needed)."""
-    quoted = urllib.parse.quote(room_id)
-    events: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        query = {"dir": "f", "limit": "1000", **({"from": token} if token else {})}
-        page = synapse.admin_get(f"/_synapse/admin/v1/rooms/{quoted}/messages?"
-                                 + urllib.parse.urlencode(query))
-        chunk = page.get("chunk", [])
-        events += [e for e in chunk if e.get("type") == "m.room.message" and e.get("sender") == sender]
-        token = page.get("end")
-        if not chunk or not token:
-            return events
-
-
-# --- the peer's database, config and process -------------------------------------------------
-
-
-def create_database(path: Path, rows: list[tuple[str, datetime, str]]) -> None:
-    """The schema storage.py leaves after migration 3, with one-off reminders (text, due, room).
-
-    `due` is naive UTC, as store_reminder writes it, with the zone in its own column."""
-    conn = sqlite3.connect(path)
-    with conn:
-        conn.execute("CREATE TABLE migration_version (version INTEGER PRIMARY KEY)")
-        conn.execute("INSERT INTO migration_version (version) VALUES (3)")
-        conn.execute(
-            "CREATE TABLE reminder (text TEXT, start_time TEXT, recurse_timedelta_s INTEGER,"
-            " cron_tab TEXT, room_id TEXT NOT NULL, target_user TEXT, alarm BOOL NOT NULL,"
-            " timezone TEXT)"
-        )
-        conn.execute("CREATE UNIQUE INDEX reminder_room_id_text ON reminder(room_id, text)")
-        conn.executemany(
-            "INSERT INTO reminder (text, start_time, recurse_timedelta_s, cron_tab, room_id,"
-            " target_user, alarm, timezone) VALUES (?, ?, NULL, NULL, ?, NULL, 0, ?)",
-            ((text, due.isoformat(), room, TIMEZONE) for text, due, room in rows),
-        )
-    conn.close()
-
-
-def _naive_utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
-
-
-def _vm(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM of the process in MiB."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = round(int(value.split()[0]) / 1024, 1)
-    return out
-
-
-class PeerProcess:
-    """One run of the peer's own entry point with a config in `directory`, logging to a file."""
-
-    def __init__(self, directory: Path, synapse: Any, database: Path) -> None:
-        self.directory = directory
-        self.log_path = directory / "peer.log"
-        self.config_path = directory / "config.yaml"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.started_wall = 0.0
-        self.seen: dict[str, float] = {}  # log marker -> seconds after spawn (log timestamp)
-        self._offset = 0
-        (directory / "store").mkdir(parents=True, exist_ok=True)
-        config = {  # JSON is YAML; the keys its config.py reads, logging at its default INFO
-            "command_prefix": "!",
-            "matrix": {
-                "user_id": _bot(synapse),
-                "user_password": BOT_PASSWORD,
-                "homeserver_url": synapse.url,
-                "device_id": "PEER" + secrets.token_hex(4).upper(),
-                "device_name": "matrix-reminder-bot",
-            },
-            "storage": {"database": f"sqlite://{database}", "store_path": str(directory / "store")},
-            "reminders": {"timezone": TIMEZONE},
-            "allowlist": {"enabled": False, "regexes": []},
-            "blocklist": {"enabled": False, "regexes": []},
-            "logging": {"level": "INFO", "file_logging": {"enabled": False},
-                        "console_logging": {"enabled": True}},
-        }
-        self.config_path.write_text(json.dumps(config, indent=2) + "\n")
-
-    def start(self) -> None:
-        script = VENV / "bin" / "matrix-reminder-bot"
-        with self.log_path.open("ab") as log:
-            self.started_wall = time.time()
-            self.process = subprocess.Popen(
-                [_python(), script, self.config_path], cwd=self.directory, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-
-    def _scan(self) -> None:
-        with self.log_path.open("rb") as log:
-            log.seek(self._offset)
-            data = log.read()
-        end = data.rfind(b"\n") + 1
-        self._offset += end
-        for raw in data[:end].splitlines():
-            line = raw.decode(errors="replace")
-            for marker in (LOADED_LINE, LOGGED_IN_LINE, READY_LINE, *FAILED_LINES):
-                if marker in line and marker not in self.seen:
-                    self.seen[marker] = self._stamp(line)
-
-    def _stamp(self, line: str) -> float:
-        try:  # "2026-11-27 10:40:01,123 | name [LEVEL] message", local time
-            logged = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        except ValueError:
-            logged = time.time()
-        return logged - self.started_wall
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> float:
-        """Seconds from spawn to the ready line; raises if the peer fails or times out."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._scan()
-            failed = [m for m in FAILED_LINES if m in self.seen]
-            if failed or self.process.poll() is not None:
-                raise RuntimeError(f"{PACKAGE} failed to start ({failed or self.process.returncode}):"
-                                   f"\n{self.log_tail()}")
-            if READY_LINE in self.seen:
-                return self.seen[READY_LINE]
-            time.sleep(0.01)
-        raise TimeoutError(f"{PACKAGE} not ready within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def count(self, text: str) -> int:
-        return self.log_path.read_text(errors="replace").count(text)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
 def _run_dir(workdir: Path, name: str) -> Path:
     directory = Path(workdir) / f"peer-{name}-{secrets.token_hex(3)}"
     directory.mkdir(parents=True)
@@ -312,7 +135,7 @@ def _filler(
     """`count` one-off reminders due from 30 days on, round-robin over the rooms."""
     base = time.time() + 30 * 86400
     return [
-        (TEXT.format(tag, first + k), _naive_utc(base + k * 60), room_ids[k % len(room_ids)])
+        (TEXT.format(tag, first + k), naive_utc(base + k * 60), room_ids[k % len(room_ids)])
         for k in range(count)
     ]
 
@@ -331,9 +154,9 @@ def startup(pending: int, workdir: Path, synapse: Any, rooms: int = 20) -> dict[
     try:
         ready_s = peer.wait_ready()
         assert peer.process is not None
-        at_ready = _vm(peer.process.pid)
+        at_ready = vm(peer.process.pid)
         time.sleep(SETTLE_S)
-        settled = _vm(peer.process.pid)
+        settled = vm(peer.process.pid)
         added = peer.count("Added job")
     finally:
         peer.stop()
@@ -371,7 +194,7 @@ def firing(
     first_due = time.time() + lead
     step = spread_s / (n - 1) if n > 1 else 0.0
     due = [first_due + k * step for k in range(n)]
-    rows = [(TEXT.format(tag, k), _naive_utc(due[k]), room_ids[k % rooms]) for k in range(n)]
+    rows = [(TEXT.format(tag, k), naive_utc(due[k]), room_ids[k % rooms]) for k in range(n)]
     database = directory / "peer.db"
     create_database(database, rows + _filler(pending, room_ids, tag, first=n))
     peer = PeerProcess(directory, synapse, database)
@@ -380,7 +203,7 @@ def firing(
         ready_s = peer.wait_ready()
         ready_before_due = peer.started_wall + ready_s < first_due
         time.sleep(max(0.0, due[-1] + grace_s - time.time()))
-        bot = _bot(synapse)
+        bot = bot_user(synapse)
         seen = _collect(synapse, room_ids, bot, n, tag)
         missed = peer.count("was missed by")
     finally:
