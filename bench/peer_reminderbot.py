@@ -43,6 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench import summary
 from bench.peer_reminderbot_io import (
     LOADED_LINE,
     LOGGED_IN_LINE,
@@ -206,6 +207,7 @@ def firing(
         bot = bot_user(synapse)
         seen = _collect(synapse, room_ids, bot, n, tag)
         missed = peer.count("was missed by")
+        wake = peer.wake_lateness()
     finally:
         peer.stop()
     first_ts: dict[int, int] = {}
@@ -225,6 +227,7 @@ def firing(
         "ready_s": round(ready_s, 3),
         "ready_before_first_due": ready_before_due,
         "missed_by_scheduler": missed,  # apscheduler's "Run time of job ... was missed by"
+        "scheduler_wake_s": summary(wake, digits=3),  # its job start minus due time, from its log
         "log": str(peer.log_path),
     }
 
@@ -258,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import tempfile
 
-    from bench import summary
     from bot.devserver import LocalSynapse
 
     parser = argparse.ArgumentParser(prog="python -m bench.peer_reminderbot")

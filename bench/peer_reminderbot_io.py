@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import sqlite3
@@ -30,6 +31,7 @@ LOGGED_IN_LINE = "Startup complete"  # main.py, after login, before SCHEDULER.st
 FAILED_LINES = ("Failed to login", "Unknown exception occurred", "Traceback")
 MARKERS = (LOADED_LINE, LOGGED_IN_LINE, READY_LINE, *FAILED_LINES)
 READY_TIMEOUT_S = 600.0
+RUNNING_RE = re.compile(r"\(scheduled at (\d{4}-\d\d-\d\d [\d:.]+[+-]\d\d:\d\d)\)$")
 _rooms_cache: dict[tuple[str, int], list[str]] = {}
 
 
@@ -205,6 +207,17 @@ class PeerProcess:
 
     def count(self, text: str) -> int:
         return self.log_path.read_text(errors="replace").count(text)
+
+    def wake_lateness(self) -> list[float]:
+        """Per job run, apscheduler's `Running job` log time minus its scheduled time (s): the
+        scheduler's own share of the lateness, before the message is sent."""
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            match = RUNNING_RE.search(line)
+            if match and "Running job" in line:
+                scheduled = datetime.fromisoformat(match.group(1)).timestamp()
+                out.append(self._stamp(line) + self.started_wall - scheduled)
+        return out
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
