@@ -17,7 +17,8 @@ the keys of the interface plus extras (log path, sub-timings); the extras may be
   into a `Reminder` and its job, the login is done and `SCHEDULER.start()` has put the jobs in
   its job store; the next statement is `sync_forever`, so the homeserver's sync is not counted.
   `ready_s` is that line's own timestamp (ms) minus the wall clock just before the spawn.
-  `rss_mib` is VmRSS at ready, `rss_settled_mib` after `SETTLE_S` (initial sync done).
+  `rss_mib` is VmRSS at ready, `rss_settled_mib` after `SETTLE_S` (initial sync done);
+  `cpu_s` its user + system CPU seconds at ready (steadier than `ready_s` on a busy machine).
 - `firing(synapse, workdir, n, rooms, spread_s, *, pending=0, lead_s=None)` (spread_s + 30 s
   or more): n one-off reminders due evenly over `spread_s` s, round-robin across `rooms`
   rooms, are in its database before it starts (it schedules every future row it loads; rows
@@ -51,6 +52,7 @@ from bench.peer_reminderbot_io import (
     VENV,
     PeerProcess,
     bot_user,
+    cpu,
     create_database,
     joined_rooms,
     naive_utc,
@@ -156,6 +158,7 @@ def startup(pending: int, workdir: Path, synapse: Any, rooms: int = 20) -> dict[
         ready_s = peer.wait_ready()
         assert peer.process is not None
         at_ready = vm(peer.process.pid)
+        cpu_s = cpu(peer.process.pid)  # less sensitive than ready_s to a busy machine
         time.sleep(SETTLE_S)
         settled = vm(peer.process.pid)
         added = peer.count("Added job")
@@ -163,6 +166,7 @@ def startup(pending: int, workdir: Path, synapse: Any, rooms: int = 20) -> dict[
         peer.stop()
     return {
         "ready_s": round(ready_s, 3),
+        "cpu_s": round(cpu_s, 2),
         "rss_mib": at_ready.get("VmRSS", 0.0),
         "rss_settled_mib": settled.get("VmRSS", 0.0),
         "hwm_settled_mib": settled.get("VmHWM", 0.0),
@@ -203,11 +207,15 @@ def firing(
     try:
         ready_s = peer.wait_ready()
         ready_before_due = peer.started_wall + ready_s < first_due
+        assert peer.process is not None
+        time.sleep(max(0.0, first_due - time.time()))
+        cpu_before = cpu(peer.process.pid)
         time.sleep(max(0.0, due[-1] + grace_s - time.time()))
         bot = bot_user(synapse)
         seen = _collect(synapse, room_ids, bot, n, tag)
         missed = peer.count("was missed by")
         wake = peer.wake_lateness()
+        cpu_firing = cpu(peer.process.pid) - cpu_before
     finally:
         peer.stop()
     first_ts: dict[int, int] = {}
@@ -227,6 +235,7 @@ def firing(
         "ready_s": round(ready_s, 3),
         "ready_before_first_due": ready_before_due,
         "missed_by_scheduler": missed,  # apscheduler's "Run time of job ... was missed by"
+        "bot_cpu_s_while_firing": round(cpu_firing, 2),  # from the first due time to the end
         "scheduler_wake_s": summary(wake, digits=3),  # its job start minus due time, from its log
         "log": str(peer.log_path),
     }

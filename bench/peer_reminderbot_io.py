@@ -128,6 +128,12 @@ def vm(pid: int) -> dict[str, float]:
     return out
 
 
+def cpu(pid: int) -> float:
+    """User + system CPU seconds the process has used (utime + stime from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PeerProcess:
     """One run of the peer's own entry point with a config in `directory`, logging to a file."""
 
