@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
 from storage.labs import GrantRepo, LabRepo
+from storage.milestones import MilestoneRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
 
@@ -289,3 +290,4 @@ class Store:
         self.spaces = SpaceRepo(session)
         self.closures = ClosureRepo(session)
         self.bookings = BookingRepo(session)
+        self.milestones = MilestoneRepo(session)
