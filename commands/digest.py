@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage.models_due import DueItem
+
 from commands.availability import WEEKDAYS_DE, WEEKDAYS_EN, day_span
 from commands.context import Context
 from commands.duework import FireContext, due_handler
@@ -28,7 +30,6 @@ from commands.reply import Reply
 from commands.roles import Role
 from storage import Store
 from storage.models import Lab
-from storage.models_due import DueItem
 
 DIGEST = "digest"
 DIGEST_RECURRENCE = "0 9 * * 1"  # Mondays 09:00 in the lab's zone
@@ -130,8 +131,10 @@ async def bookings_section(ctx: DigestContext) -> Reply | None:
     names = WEEKDAYS_DE if ctx.language == "de" else WEEKDAYS_EN
     for day in sorted(per_day):
         parts = [
-            tr.ngettext("{space} {n} booking ({desks} places)", "{space} {n} bookings ({desks} places)", n).format(
-                space=spaces[space_id], n=n, desks=desks)
+            "{space}: {bookings}, {places}".format(
+                space=spaces[space_id],
+                bookings=tr.ngettext("{n} booking", "{n} bookings", n).format(n=n),
+                places=tr.ngettext("{n} place", "{n} places", desks).format(n=desks))
             for space_id, (n, desks) in sorted(per_day[day].items(), key=lambda kv: spaces[kv[0]])
         ]
         reply.li("{weekday} {day}: {parts}", weekday=names[day.weekday()], day=day.strftime("%d.%m."),

@@ -83,6 +83,9 @@ async def lab_summary(ctx: Context, lab: Lab) -> Reply:
     for space in await directory_of(ctx).spaces_of(ctx.store, lab.id):
         reply.li(ctx._("Space {space}: {capacity} places, {hours}"), space=space.name,
                  capacity=space.capacity, hours=hours_text(space.hours, ctx.language))
+    upcoming = await ctx.store.milestones.next_open(lab.id)
+    reply.li(ctx._("Next milestone: {milestone}"),
+             milestone=f"#{upcoming.id} {upcoming.due_on:%d.%m.%Y} {upcoming.title}" if upcoming else "–")
     return reply
 
 

@@ -11,12 +11,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from storage.models_due import DueItem
+
 from commands.context import NetworkSettings
 from commands.duework import FireContext, due_handler
-from commands.milestone_plan import NOTICE, day_text, next_notice_after, notice_at, status_text, subject
+from commands.milestone_plan import (
+    NOTICE,
+    day_text,
+    next_notice_after,
+    notice_at,
+    status_text,
+    subject,
+)
 from commands.reply import Reply
 from storage import Store
-from storage.models_due import DueItem
 from storage.models_milestones import Milestone, MilestoneStatus
 
 SUMMARY = "milestone_overdue_summary"

@@ -246,7 +246,7 @@ async def milestones(ctx: Context, args: Args) -> Reply:
     if not found:
         return Reply.text(ctx._("No milestones for {scope} yet. `{command}` adds one."),
                           scope=scope, command=ctx.prefix + ctx._("milestone add"))
-    reply = Reply().h(ctx._("Milestones of {scope}"), scope=scope)
+    reply = Reply().h(ctx._("Milestones of {lab}"), lab=lab.name) if lab else Reply().h(ctx._("Network milestones"))
     for milestone in found:
         _line(ctx, reply, milestone, today)
     total = await ctx.store.milestones.count_of_lab(lab_id)

@@ -88,11 +88,11 @@ class MilestoneRepo:
             stmt = stmt.where(Milestone.lab_id == lab_id)
         return await self.session.scalar(stmt) or 0
 
-    async def next_open(self, lab_id: int, from_day: date) -> Milestone | None:
+    async def next_open(self, lab_id: int) -> Milestone | None:
+        """The lab's open milestone with the earliest due day (overdue ones first)."""
         stmt = (
             select(Milestone)
-            .where(Milestone.lab_id == lab_id, Milestone.status == MilestoneStatus.OPEN.value,
-                   Milestone.due_on >= from_day)
+            .where(Milestone.lab_id == lab_id, Milestone.status == MilestoneStatus.OPEN.value)
             .order_by(Milestone.due_on, Milestone.id)
             .limit(1)
         )

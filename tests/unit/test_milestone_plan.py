@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commands.errors import BadArguments
-from commands.milestone_plan import PROGRAMME, add_months, next_notice_after, parse_offsets, planned_notices
+from commands.milestone_plan import (
+    PROGRAMME,
+    add_months,
+    next_notice_after,
+    parse_offsets,
+    planned_notices,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
