@@ -14,8 +14,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.models_due import DueItem
-
 from commands.availability import WEEKDAYS_DE, WEEKDAYS_EN, day_span
 from commands.context import Context
 from commands.duework import FireContext, due_handler
@@ -30,6 +28,7 @@ from commands.reply import Reply
 from commands.roles import Role
 from storage import Store
 from storage.models import Lab
+from storage.models_due import DueItem
 
 DIGEST = "digest"
 DIGEST_RECURRENCE = "0 9 * * 1"  # Mondays 09:00 in the lab's zone
@@ -37,8 +36,9 @@ MILESTONE_HORIZON = timedelta(weeks=4)
 _ON, _OFF = {"on", "an", "ein"}, {"off", "aus"}
 
 
-def digest_subject(room_id: str) -> str:
-    return f"digest:{room_id}"
+def digest_subject(lab_id: int) -> str:
+    """The digest items of a lab's rooms (found by room id; a room id may exceed the subject's width)."""
+    return f"digest:lab:{lab_id}"
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ async def digest(ctx: Context, args: Args) -> Reply:
     if word in _ON:
         if not pending:
             item = await ctx.store.due.add(DIGEST, None, now=ctx.now(), room_id=ctx.room_id, lab_id=lab.id,
-                                           subject=digest_subject(ctx.room_id), recurrence=DIGEST_RECURRENCE,
+                                           subject=digest_subject(lab.id), recurrence=DIGEST_RECURRENCE,
                                            timezone=lab.timezone)
             ctx.signals.add("due")
             await ctx.audit("digest on")
@@ -189,7 +189,8 @@ async def digest(ctx: Context, args: Args) -> Reply:
                           day=day_text(pending[0].due_at.astimezone(ZoneInfo(lab.timezone)).date()))
     if word in _OFF:
         if pending:
-            await ctx.store.due.cancel_subject(digest_subject(ctx.room_id), kind=DIGEST)
+            for item in pending:
+                await ctx.store.due.cancel(item.id)
             ctx.signals.add("due")
             await ctx.audit("digest off")
         return Reply.text(ctx._("The weekly digest is off for this room."))

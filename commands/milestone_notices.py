@@ -11,8 +11,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from storage.models_due import DueItem
-
 from commands.context import NetworkSettings
 from commands.duework import FireContext, due_handler
 from commands.milestone_plan import (
@@ -25,6 +23,7 @@ from commands.milestone_plan import (
 )
 from commands.reply import Reply
 from storage import Store
+from storage.models_due import DueItem
 from storage.models_milestones import Milestone, MilestoneStatus
 
 SUMMARY = "milestone_overdue_summary"
@@ -115,7 +114,9 @@ async def fire_milestone_notice(fire: FireContext, item: DueItem) -> None:
 async def ensure_recurring(store: Store, now: datetime, network: NetworkSettings) -> None:
     """Exactly one pending weekly overdue summary, in the network's zone (call at start-up)."""
     keep = None
-    for item in await store.due.pending(kind=SUMMARY):
+    for item in await store.due.pending(subject=SUMMARY_SUBJECT):  # indexed: cheap at start-up
+        if item.kind != SUMMARY:
+            continue
         if keep is None and item.timezone == network.timezone and item.recurrence == SUMMARY_RECURRENCE:
             keep = item
         else:

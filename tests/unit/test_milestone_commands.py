@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
-from storage.models_due import DueItem, DueState
 
 from commands.context import FixedClock
 from storage import Database
+from storage.models_due import DueItem, DueState
 from storage.models_milestones import Milestone
 from tests.unit.commandkit import ADMIN, FEDERAL, Chat
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from commands.duework import fire_due
 
 from bot.i18n import translator
 from commands.context import FixedClock, NetworkSettings
 from commands.digest import DIGEST_SECTIONS, DigestContext, digest_section
+from commands.duework import fire_due
 from commands.milestone_notices import SUMMARY, ensure_recurring
 from commands.reply import Reply
 from storage import Database

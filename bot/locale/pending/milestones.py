@@ -146,3 +146,4 @@ T = {
         "Der Wochenbericht ist für diesen Raum ausgeschaltet. `{command}` schaltet ihn ein.",
 }
 T["Next milestone: {milestone}"] = "Nächster Meilenstein: {milestone}"
+T["milestones"] = "meilensteine"
