@@ -106,8 +106,11 @@ async def milestone_add(ctx: Context, args: Args) -> Reply:
     reply = Reply.text(ctx._("Milestone **#{id}** added to {scope}: {title}, due {day}."),
                        id=milestone.id, scope=scope, title=title, day=day_text(due_on))
     reply.li(ctx._("Responsible: {owner}"), owner=owner)
-    reply.li(ctx._("Notices at 09:00: {offsets} before, on the due day, then daily while overdue."),
-             offsets=offsets_text(offsets))
+    if offsets:
+        reply.li(ctx._("Notices at 09:00: {offsets} before, on the due day, then daily while overdue."),
+                 offsets=offsets_text(offsets))
+    else:
+        reply.li(ctx._("Notices at 09:00: on the due day, then daily while overdue."))
     if due_on < _today(ctx, zone):
         reply.p(ctx._("This day is past: the milestone is overdue, and a notice goes out daily until it is done."))
     if lab is not None and not await ctx.store.labs.rooms(lab.id):

@@ -94,6 +94,12 @@ async def test_owner_and_offsets_can_be_given(chat: Chat, db: Database) -> None:
     assert len(await notices(db, milestone.id)) == 3
 
 
+async def test_without_offsets_only_the_due_day_and_overdue_notices_remain(chat: Chat, db: Database) -> None:
+    body = await ok(chat, "!meilenstein anlegen Konzept --faellig 15.01.2027 --erinnern keine")
+    assert "Hinweise um 09:00 Uhr: am Fälligkeitstag und danach täglich" in body
+    assert [i.payload["stage"] for i in await notices(db, 1)] == ["due"]
+
+
 async def test_a_member_may_not_add_a_milestone_and_nothing_is_stored(chat: Chat, db: Database) -> None:
     result, body = await say(chat, "!meilenstein anlegen Konzept --faellig 15.01.2027", sender=BOB)
     assert result == "refused" and "Rolle" in body, body

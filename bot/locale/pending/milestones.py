@@ -147,3 +147,6 @@ T = {
 }
 T["Next milestone: {milestone}"] = "Nächster Meilenstein: {milestone}"
 T["milestones"] = "meilensteine"
+T["Notices at 09:00: on the due day, then daily while overdue."] = (
+    "Hinweise um 09:00 Uhr: am Fälligkeitstag und danach täglich, solange er überfällig ist."
+)
