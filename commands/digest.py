@@ -97,9 +97,7 @@ async def build_digest(ctx: DigestContext) -> Reply:
 @digest_section("milestones", 10)
 async def milestones_section(ctx: DigestContext) -> Reply:
     tr = ctx.tr
-    due = await ctx.store.milestones.open_due_by(ctx.today + MILESTONE_HORIZON, lab_id=ctx.lab.id)
-    due += await ctx.store.milestones.open_due_by(ctx.today + MILESTONE_HORIZON, network=True)
-    due.sort(key=lambda m: (m.due_on, m.id))
+    due = await ctx.store.milestones.open_due_by(ctx.today + MILESTONE_HORIZON, lab_id=ctx.lab.id, network=True)
     reply = Reply().h(tr.gettext("Milestones in the next 4 weeks"))
     if not due:
         return reply.p(tr.gettext("None."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_milestones import Milestone, MilestoneStatus
@@ -69,11 +69,13 @@ class MilestoneRepo:
     async def open_due_by(
         self, last_day: date, *, lab_id: int | None = None, network: bool = False, limit: int = 200
     ) -> list[Milestone]:
-        """Open milestones due on or before `last_day`: of one lab, of the network, or all."""
+        """Open milestones due on or before `last_day`: of one lab, of the network, of both, or all."""
         stmt = select(Milestone).where(
             Milestone.status == MilestoneStatus.OPEN.value, Milestone.due_on <= last_day
         )
-        if lab_id is not None:
+        if lab_id is not None and network:
+            stmt = stmt.where(or_(Milestone.lab_id == lab_id, Milestone.lab_id.is_(None)))
+        elif lab_id is not None:
             stmt = stmt.where(Milestone.lab_id == lab_id)
         elif network:
             stmt = stmt.where(Milestone.lab_id.is_(None))
