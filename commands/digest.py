@@ -167,13 +167,19 @@ async def fire_digest(fire: FireContext, item: DueItem) -> None:
     examples=(N_("digest on"),),
 )
 async def digest(ctx: Context, args: Args) -> Reply:
+    word = args.positional[0].lower() if args.positional else ""
+    if ctx.lab_id is None and word in _OFF:
+        # A room unlinked since: its moderators can still turn the digest off.
+        require(ctx, Role.COORDINATOR, None)
+        for item in await ctx.store.due.pending(room_id=ctx.room_id, kind=DIGEST):
+            await ctx.store.due.cancel(item.id)
+        return Reply.text(ctx._("The weekly digest is off for this room."))
     if ctx.lab_id is None:
         raise BadArguments(N_("The weekly digest is for rooms linked to a lab. Link this room first (`{command}`)."),
                            command=ctx.prefix + ctx._("lab link"))
     require(ctx, Role.COORDINATOR, ctx.lab_id)
     lab = await ctx.store.labs.get(ctx.lab_id)
     assert lab is not None
-    word = args.positional[0].lower() if args.positional else ""
     pending = await ctx.store.due.pending(room_id=ctx.room_id, kind=DIGEST)
     if word in _ON:
         if not pending:

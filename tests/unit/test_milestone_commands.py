@@ -237,3 +237,14 @@ async def test_digest_on_and_off(chat: Chat, db: Database) -> None:
     assert result == "refused"
     result, body = await say(chat, "!wochenbericht an", sender=ADMIN, room=ELSEWHERE)
     assert result == "bad_arguments" and "verknüpft" in body
+
+
+async def test_digest_can_be_turned_off_after_the_room_was_unlinked(chat: Chat, db: Database) -> None:
+    await ok(chat, "!wochenbericht an")
+    await ok(chat, "!labor trennen", sender=ADMIN)
+    result, _ = await say(chat, "!wochenbericht aus", sender=BOB)
+    assert result == "refused"
+    assert "ausgeschaltet" in await ok(chat, "!wochenbericht aus")  # a moderator of the room
+    async with db.transaction() as store:
+        assert await store.due.pending(kind="digest") == []
+
