@@ -16,7 +16,6 @@ from commands.duework import FireContext, due_handler
 from commands.milestone_plan import (
     NOTICE,
     day_text,
-    next_notice_after,
     notice_at,
     status_text,
     subject,
@@ -86,14 +85,15 @@ async def fire_milestone_notice(fire: FireContext, item: DueItem) -> None:
     stage = payload.get("stage")
     if stage == "before" and _superseded(milestone, int(payload.get("offset", 0)), tz, fire.now):
         return
+    today = fire.now.astimezone(tz).date()
     if stage in ("due", "overdue"):
-        # The chain of daily overdue notices: the next one is due at the next 09:00 local.
+        # The chain of daily overdue notices: the next one at 09:00 local on the next day (a late
+        # notice sent at 08:30 is not followed by another at 09:00 the same day).
         await fire.store.due.add(
-            NOTICE, next_notice_after(fire.now, tz), now=fire.now,
+            NOTICE, notice_at(today + timedelta(days=1), tz), now=fire.now,
             payload={"milestone": milestone.id, "stage": "overdue"}, lab_id=milestone.lab_id,
             subject=subject(milestone.id), timezone=item.timezone,
         )
-    today = fire.now.astimezone(tz).date()
     lab = await fire.store.labs.get(milestone.lab_id) if milestone.lab_id is not None else None
     replies: dict[str, Reply] = {}
     for room_id in await notice_rooms(fire.store, fire.network, milestone.lab_id):

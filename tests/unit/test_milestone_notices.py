@@ -131,6 +131,17 @@ async def test_notices_missed_while_down_arrive_once_marked_late(chat: Chat, db:
     assert following.due_at == utc(2027, 1, 21, 8) and following.payload["stage"] == "overdue"
 
 
+async def test_a_late_overdue_notice_before_nine_is_not_followed_by_another_that_day(
+    chat: Chat, db: Database, clock: FixedClock
+) -> None:
+    await ok(chat, "!meilenstein anlegen Satzung --faellig 1.12.2026 --erinnern keine")
+    sent = await fire_at(db, utc(2026, 12, 3, 7, 30))  # back at 08:30, before that day's 09:00
+    assert len(sent) == 2 and "seit 2 Tagen überfällig" in sent[0][1] and "Verspätet" in sent[0][1]
+    async with db.transaction() as store:
+        [following] = await store.due.pending(subject="milestone:1")
+    assert following.due_at == utc(2026, 12, 4, 8)
+
+
 async def test_network_milestone_notices_go_to_the_federal_room(chat: Chat, db: Database, clock: FixedClock) -> None:
     await ok(chat, "!meilenstein anlegen Förderaufruf --faellig 1.12.2026 --erinnern keine", sender=ADMIN, room=FEDERAL)
     [(room, body)] = await fire_at(db, utc(2026, 12, 1, 8))
