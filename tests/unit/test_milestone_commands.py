@@ -248,3 +248,11 @@ async def test_digest_can_be_turned_off_after_the_room_was_unlinked(chat: Chat, 
     async with db.transaction() as store:
         assert await store.due.pending(kind="digest") == []
 
+
+async def test_lab_info_names_the_next_open_milestone(chat: Chat) -> None:
+    assert "Nächster Meilenstein: –" in await ok(chat, "!labor info")
+    await ok(chat, "!meilenstein anlegen Konzept --faellig 15.01.2027")
+    await ok(chat, "!meilenstein anlegen Satzung --faellig 1.11.2026")
+    info = await ok(chat, "!labor info")
+    assert "Nächster Meilenstein: #2 01.11.2026 Satzung (seit 26 Tagen überfällig)" in info
+
