@@ -113,16 +113,13 @@ async def milestones_section(ctx: DigestContext) -> Reply:
 @digest_section("bookings", 20)
 async def bookings_section(ctx: DigestContext) -> Reply | None:
     tr = ctx.tr
-    spaces = {space.id: space.name for space in await ctx.store.spaces.of_lab(ctx.lab.id)}
-    if not spaces:
-        return None
     start, _ = day_span(ctx.week_start, ctx.zone)
     _, end = day_span(ctx.week_end, ctx.zone)
-    per_day: dict[date, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for booking in await ctx.store.bookings.active_in(list(spaces), start, end):
-        counts = per_day[booking.start_at.astimezone(ctx.zone).date()][booking.space_id]
+    per_day: dict[date, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for start_at, space, desks in await ctx.store.milestones.lab_bookings(ctx.lab.id, start, end):
+        counts = per_day[start_at.astimezone(ctx.zone).date()][space]
         counts[0] += 1
-        counts[1] += booking.desks
+        counts[1] += desks
     reply = Reply().h(tr.gettext("Bookings this week"))
     if not per_day:
         return reply.p(tr.gettext("No bookings yet."))
@@ -130,10 +127,10 @@ async def bookings_section(ctx: DigestContext) -> Reply | None:
     for day in sorted(per_day):
         parts = [
             "{space}: {bookings}, {places}".format(
-                space=spaces[space_id],
+                space=space,
                 bookings=tr.ngettext("{n} booking", "{n} bookings", n).format(n=n),
                 places=tr.ngettext("{n} place", "{n} places", desks).format(n=desks))
-            for space_id, (n, desks) in sorted(per_day[day].items(), key=lambda kv: spaces[kv[0]])
+            for space, (n, desks) in sorted(per_day[day].items())
         ]
         reply.li("{weekday} {day}: {parts}", weekday=names[day.weekday()], day=day.strftime("%d.%m."),
                  parts="; ".join(parts))
@@ -143,8 +140,7 @@ async def bookings_section(ctx: DigestContext) -> Reply | None:
 @due_handler(DIGEST)
 async def fire_digest(fire: FireContext, item: DueItem) -> None:
     room_id = item.room_id
-    lab_id = await fire.store.labs.lab_of_room(room_id) if room_id else None
-    lab = await fire.store.labs.get(lab_id) if lab_id is not None else None
+    lab = await fire.store.milestones.lab_of_room(room_id) if room_id else None
     if room_id is None or lab is None:
         return  # the room was unlinked: no lab, no digest
     language = await fire.language_of(room_id)

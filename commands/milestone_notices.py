@@ -69,12 +69,6 @@ def _superseded(milestone: Milestone, offset: int, tz: ZoneInfo, now: datetime) 
     return any(notice_at(milestone.due_on - timedelta(days=n), tz) <= now for n in later)
 
 
-async def notice_rooms(store: Store, network: NetworkSettings, lab_id: int | None) -> list[str]:
-    if lab_id is None:
-        return [network.federal_room_id] if network.federal_room_id else []
-    return await store.labs.rooms(lab_id)
-
-
 @due_handler(NOTICE)
 async def fire_milestone_notice(fire: FireContext, item: DueItem) -> None:
     payload = item.payload or {}
@@ -94,13 +88,16 @@ async def fire_milestone_notice(fire: FireContext, item: DueItem) -> None:
             payload={"milestone": milestone.id, "stage": "overdue"}, lab_id=milestone.lab_id,
             subject=subject(milestone.id), timezone=item.timezone,
         )
-    lab = await fire.store.labs.get(milestone.lab_id) if milestone.lab_id is not None else None
+    if milestone.lab_id is None:
+        lab_name, rooms = None, [fire.network.federal_room_id] if fire.network.federal_room_id else []
+    else:
+        lab_name, rooms = await fire.store.milestones.notice_target(milestone.lab_id)
     replies: dict[str, Reply] = {}
-    for room_id in await notice_rooms(fire.store, fire.network, milestone.lab_id):
+    for room_id in rooms:
         language = await fire.language_of(room_id)
         if language not in replies:
             tr = fire.translator(language)
-            reply = notice_text(tr, fire.network.command_prefix, milestone, today, lab.name if lab else None)
+            reply = notice_text(tr, fire.network.command_prefix, milestone, today, lab_name)
             late = late_line(tr, fire, tz)
             if late:
                 reply.p(late[0], **late[1])

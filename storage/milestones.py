@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models import Booking, Lab, LabRoom, Space
 from storage.models_milestones import Milestone, MilestoneStatus
 
 
@@ -106,3 +107,31 @@ class MilestoneRepo:
             Milestone.lab_id == lab_id, Milestone.template_step.is_not(None)
         )
         return [step for step in (await self.session.scalars(stmt)).all() if step]
+
+    # --- reads for notices and the digest: one statement each, as a wake fires thousands ----
+
+    async def notice_target(self, lab_id: int) -> tuple[str | None, list[str]]:
+        """The lab's name and its linked rooms, in one statement."""
+        rows = (await self.session.execute(
+            select(Lab.name, LabRoom.room_id).outerjoin(LabRoom, LabRoom.lab_id == Lab.id)
+            .where(Lab.id == lab_id).order_by(LabRoom.linked_at)
+        )).all()
+        if not rows:
+            return None, []
+        return rows[0][0], [room for _, room in rows if room is not None]
+
+    async def lab_of_room(self, room_id: str) -> Lab | None:
+        """The lab a room is linked to, in one statement."""
+        return await self.session.scalar(select(Lab).join(LabRoom, LabRoom.lab_id == Lab.id)
+                                         .where(LabRoom.room_id == room_id))
+
+    async def lab_bookings(self, lab_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, int]]:
+        """(start, space name, desks) of the lab's active bookings starting in [start, end)."""
+        rows = await self.session.execute(
+            select(Booking.start_at, Space.name, Booking.desks).join(Space, Space.id == Booking.space_id)
+            .where(Space.lab_id == lab_id, Booking.start_at >= start, Booking.start_at < end,
+                   Booking.cancelled_at.is_(None))
+            .order_by(Booking.start_at)
+        )
+        return [(start_at, name, desks) for start_at, name, desks in rows.all()]
+
