@@ -139,6 +139,11 @@ async def bookings_section(ctx: DigestContext) -> Reply | None:
 
 @due_handler(DIGEST)
 async def fire_digest(fire: FireContext, item: DueItem) -> None:
+    with fire.store.session.no_autoflush:  # see fire_milestone_notice
+        await _digest(fire, item)
+
+
+async def _digest(fire: FireContext, item: DueItem) -> None:
     room_id = item.room_id
     lab = await fire.store.milestones.lab_of_room(room_id) if room_id else None
     if room_id is None or lab is None:
