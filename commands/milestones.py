@@ -38,6 +38,7 @@ milestones_group = CommandGroup(N_("Milestones"))
 
 LIST_LIMIT = 50
 MAX_TITLE = 300
+MAX_YEARS = 20  # a 5-year term with an option on 5 more, and some history
 _USER = re.compile(r"^@[^:\s]+:[^\s]+$")
 DUE_FLAG = Flag("due", "faellig", help=N_("the due date, e.g. 15.01.2027"))
 NETWORK_FLAG = Flag("network", "netzwerk", kind=bool, help=N_("a milestone of the whole network"))
@@ -47,6 +48,10 @@ def parse_day(text: str, ctx: Context, tz: ZoneInfo) -> date:
     first, last = parse_date_range(text, ctx.now(), tz)
     if first != last:
         raise BadArguments(N_("Please give one day, not a period: {text}"), text=text)
+    today = ctx.now().astimezone(tz).date()
+    if abs(first.year - today.year) > MAX_YEARS:  # a typo such as 2207, not a plan
+        raise BadArguments(N_("{day} is more than {years} years away. Please check the year."),
+                           day=first.strftime("%d.%m.%Y"), years=MAX_YEARS)
     return first
 
 

@@ -124,7 +124,8 @@ async def test_network_milestones_need_a_manager(chat: Chat, db: Database) -> No
 async def test_bad_input_gets_usage_and_changes_nothing(chat: Chat, db: Database) -> None:
     for text in ("!meilenstein anlegen Konzept", "!meilenstein anlegen Konzept --faellig 31.02.2027",
                  "!meilenstein anlegen Konzept --faellig 1.2.2027 --erinnern bald",
-                 "!meilenstein anlegen Konzept --faellig 1.2.2027 --verantwortlich bob"):
+                 "!meilenstein anlegen Konzept --faellig 1.2.2027 --verantwortlich bob",
+                 "!meilenstein anlegen Konzept --faellig 1.2.2207"):
         result, body = await say(chat, text)
         assert result == "bad_arguments" and "meilenstein anlegen <Titel>" in body, (text, body)
     assert await milestones(db) == []

@@ -150,3 +150,6 @@ T["milestones"] = "meilensteine"
 T["Notices at 09:00: on the due day, then daily while overdue."] = (
     "Hinweise um 09:00 Uhr: am Fälligkeitstag und danach täglich, solange er überfällig ist."
 )
+T["{day} is more than {years} years away. Please check the year."] = (
+    "Der {day} liegt mehr als {years} Jahre entfernt. Bitte prüfen Sie die Jahreszahl."
+)
