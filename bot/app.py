@@ -23,6 +23,7 @@ from bot.web import WebServer, build_app
 from commands import build_registry
 from commands.context import Clock, NetworkSettings, SystemClock
 from commands.dispatch import Dispatcher
+from commands.milestone_notices import ensure_recurring
 from storage import Database
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,8 @@ class Labnetz:
         self.scheduler.add_job(self._prune, "interval", hours=6, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._refresh_gauges, "interval", seconds=15, next_run_time=datetime.now(UTC))
         self.scheduler.start()
+        async with self.db.transaction() as store:  # singleton recurring items (one indexed query)
+            await ensure_recurring(store, self.clock.now(), network)
         await due.start()
         tasks = [
             asyncio.create_task(sender.run(), name="sender"),

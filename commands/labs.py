@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from zoneinfo import ZoneInfo
 
 from commands.access import coordinators
 from commands.availability import hours_text
@@ -11,6 +12,7 @@ from commands.directory import directory_of
 from commands.errors import BadArguments, Conflict, NotAllowed, NotFound
 from commands.geo import LEVELS, STATES, level_code, slugify, state_code, state_name
 from commands.i18n import N_
+from commands.milestone_plan import status_text
 from commands.parser import Args
 from commands.registry import CommandGroup, Flag
 from commands.reply import Reply
@@ -83,6 +85,11 @@ async def lab_summary(ctx: Context, lab: Lab) -> Reply:
     for space in await directory_of(ctx).spaces_of(ctx.store, lab.id):
         reply.li(ctx._("Space {space}: {capacity} places, {hours}"), space=space.name,
                  capacity=space.capacity, hours=hours_text(space.hours, ctx.language))
+    upcoming = await ctx.store.milestones.next_open(lab.id)
+    today = ctx.now().astimezone(ZoneInfo(lab.timezone)).date()
+    reply.li(ctx._("Next milestone: {milestone}"), milestone=(
+        f"#{upcoming.id} {upcoming.due_on:%d.%m.%Y} {upcoming.title} ({status_text(ctx.tr, upcoming, today)})"
+        if upcoming else "–"))
     return reply
 
 

@@ -210,3 +210,4 @@ class Booking(Base):
 
 # Feature tables live in their own modules; importing them here registers them in Base.metadata.
 from storage import models_due as _models_due  # noqa: E402,F401
+from storage import models_milestones as _models_milestones  # noqa: E402,F401

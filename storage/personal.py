@@ -67,3 +67,4 @@ PERSONAL.register(
     "bookings", action="anonymise", user_columns=("user_id", "cancelled_by"), name_columns=("note",)
 )
 PERSONAL.register("due_items", action="delete", user_columns=("owner",), json_columns=("payload",))
+PERSONAL.register("milestones", action="anonymise", user_columns=("owner", "created_by", "done_by"))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
 from storage.due import DueRepo
 from storage.labs import GrantRepo, LabRepo
+from storage.milestones import MilestoneRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
 
@@ -291,3 +292,4 @@ class Store:
         self.closures = ClosureRepo(session)
         self.bookings = BookingRepo(session)
         self.due = DueRepo(session)
+        self.milestones = MilestoneRepo(session)
