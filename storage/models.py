@@ -207,3 +207,6 @@ class Booking(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (Index("ix_bookings_space_start", "space_id", "start_at"),)
+
+# Feature tables live in their own modules; importing them here registers them in Base.metadata.
+from storage import models_due as _models_due  # noqa: E402,F401
