@@ -6,9 +6,10 @@ from commands import booking, rolecmds  # noqa: F401  (register into their group
 from commands.general import general
 from commands.labs import labs_group
 from commands.registry import Registry
+from commands.reminders import reminders_group
 from commands.spaces import spaces_group
 
 
 def build_registry() -> Registry:
     """Every capability's command group, in the order help lists them."""
-    return Registry([general, labs_group, spaces_group])
+    return Registry([general, labs_group, spaces_group, reminders_group])

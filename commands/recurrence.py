@@ -23,18 +23,17 @@ from commands.i18n import N_
 from commands.when import NOT_UNDERSTOOD as WHEN_NOT_UNDERSTOOD
 from commands.when import local_to_utc, parse_when
 
-EXAMPLES = "in 10 Minuten; …, morgen 9 Uhr; …, jeden Montag 9 Uhr; …"
-NO_SEMICOLON = N_("Please separate the time and the text with “;”, for example: {example}")
-NO_TIME = N_("When? Put the time before the “;”, for example: {example}")
-NO_TEXT = N_("What should I remind you of? Put the text after the “;”, for example: {example}")
-NOT_UNDERSTOOD = N_("I did not understand “{text}” as a time or a recurrence. Examples: {examples}")
+NO_SEMICOLON = N_("Please separate the time and the text with “;”.")
+NO_TIME = N_("When? Put the time before the “;”.")
+NO_TEXT = N_("What should I remind you of? Put the text after the “;”.")
+NOT_UNDERSTOOD = N_("I did not understand “{text}” as a time or a recurrence. "
+                    "Examples: in 10 minutes, tomorrow 9am, every monday 9:00, every 1st of month 10:00.")
 IN_THE_PAST = N_("{when} is already in the past.")
 TOO_FAR = N_("A reminder can be at most 10 years ahead.")
 NO_RANGE = N_("A reminder needs one point in time, not a range like “{text}”.")
 BAD_CRON = N_("“{cron}” is not a crontab with 5 fields like `cron 0 9 * * 1` (minute, hour, day, month, weekday).")
 NEVER = N_("“{text}” never happens.")
 BAD_INTERVAL = N_("“{text}” does not fit a clock: use every 1–30 minutes (dividing the hour) or every 1–12 hours.")
-EXAMPLE = "erinnere morgen 9 Uhr; Förderantrag abschicken"
 
 DEFAULT_MINUTES = 9 * 60  # a day without a time of day means 09:00 local
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -114,14 +113,14 @@ def split_reminder(text: str) -> tuple[str, str]:
     """("in 5 Sekunden", "Test") from "in 5 Sekunden; Test"; translated errors for the rest."""
     when, sep, what = text.partition(";")
     if not sep:
-        raise BadArguments(NO_SEMICOLON, example=EXAMPLE)
+        raise BadArguments(NO_SEMICOLON)
     words = when.split()
     if words and words[0].lower() in _ME:  # "remind me in 10 minutes; …"
         words = words[1:]
     if not words:
-        raise BadArguments(NO_TIME, example=EXAMPLE)
+        raise BadArguments(NO_TIME)
     if not what.strip():
-        raise BadArguments(NO_TEXT, example=EXAMPLE)
+        raise BadArguments(NO_TEXT)
     return " ".join(words), what.strip()
 
 
@@ -129,7 +128,7 @@ def parse_schedule(text: str, now: datetime, tz: ZoneInfo) -> Schedule:
     """The schedule of a reminder from the words before the ";"."""
     tokens = _tokens(text)
     if not tokens:
-        raise BadArguments(NO_TIME, example=EXAMPLE)
+        raise BadArguments(NO_TIME)
     cron = parse_recurrence(text, now, tz)
     if cron is not None:
         return Schedule(_first_fire(cron, tz, now, text), cron)
@@ -139,7 +138,7 @@ def parse_schedule(text: str, now: datetime, tz: ZoneInfo) -> Schedule:
             found = parse_when(text.split(), now, tz, default_today=True)
         except BadArguments as error:
             if error.message == WHEN_NOT_UNDERSTOOD:
-                raise BadArguments(NOT_UNDERSTOOD, text=error.params["text"], examples=EXAMPLES) from None
+                raise BadArguments(NOT_UNDERSTOOD, text=error.params["text"]) from None
             raise
         if found.end_min is not None:
             raise BadArguments(NO_RANGE, text=text)
@@ -203,7 +202,7 @@ class _Recurrence:
         return self.toks[self.i + k] if self.i + k < len(self.toks) else ""
 
     def fail(self) -> BadArguments:
-        return BadArguments(NOT_UNDERSTOOD, text=self.text, examples=EXAMPLES)
+        return BadArguments(NOT_UNDERSTOOD, text=self.text)
 
     def crontab(self) -> str:
         if not self.toks:
