@@ -75,11 +75,17 @@ class DueWorker:
         run_at = max(when, self.clock.now())
         self.scheduler.add_job(
             self.wake, "date", run_date=run_at, id=JOB_ID, replace_existing=True,
-            misfire_grace_time=None, coalesce=True,
+            misfire_grace_time=None, coalesce=True, max_instances=2,  # the second waits on the lock
         )
 
     async def wake(self) -> None:
-        """Fire everything due, batch by batch, then arm for the next item."""
+        """Fire everything due, batch by batch, until the next item lies in the future; arm for it.
+
+        The loop matters: re-arming the job for an item that is already due (items a few ms apart,
+        or a slow wake) would schedule it while this run still counts as the job's running
+        instance, and APScheduler would skip it ("maximum number of running instances reached"),
+        leaving everything due until the next safety check, up to 60 s late.
+        """
         async with self._lock:
             while True:
                 try:
@@ -91,6 +97,10 @@ class DueWorker:
                     self.sender.deliver(fired.rows)
                 if self.on_fired is not None and (fired.items or fired.failed):
                     self.on_fired(fired.items, fired.failed)
-                if not fired.more:
-                    break
-            await self.arm()
+                if fired.more:
+                    continue
+                async with self.db.transaction() as store:
+                    when = await store.due.next_due_at()
+                if when is None or when > self.clock.now():
+                    self._schedule(when)
+                    return
