@@ -164,6 +164,8 @@ def _duration(tokens: list[str], now: datetime) -> datetime | None:
         unit = _UNITS.get(tokens[i + 1]) if i + 1 < len(tokens) else None
         if n is None or unit is None:
             return None
+        if n > 100_000:  # "in 99999999 Tagen" would overflow a timedelta
+            raise BadArguments(TOO_FAR)
         total += unit * n
         i += 2
     return now.astimezone(UTC) + total

@@ -141,6 +141,8 @@ ERRORS = [
     ("in 0 Sekunden", IN_THE_PAST),
     ("in 20 Jahren", NOT_UNDERSTOOD),
     ("2040-01-01 9:00", TOO_FAR),
+    ("in 99999999999 Tagen", TOO_FAR),
+    ("in 5000 Wochen", TOO_FAR),
     ("morgen 14-16", NO_RANGE),
     ("irgendwann", NOT_UNDERSTOOD),
     ("jeden blauen Mond", NOT_UNDERSTOOD),
