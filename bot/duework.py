@@ -49,12 +49,19 @@ class DueWorker:
         self.on_fired = on_fired  # (fired, failed) for metrics
         self.armed_at: datetime | None = None
         self._lock = asyncio.Lock()
+        # Room languages for firing, kept across wakes (one query per room, not per item) and
+        # forgotten at every safety check, so a `lang` change shows within a minute.
+        self._languages: dict[str, str] = {}
 
     async def start(self) -> None:
         """Arm for the earliest pending item (one indexed MIN query) and start the safety check."""
         await self.arm()
-        self.scheduler.add_job(self.arm, "interval", seconds=SAFETY_INTERVAL, id="due-work-safety",
+        self.scheduler.add_job(self.safety_check, "interval", seconds=SAFETY_INTERVAL, id="due-work-safety",
                                replace_existing=True)
+
+    async def safety_check(self) -> None:
+        self._languages.clear()
+        await self.arm()
 
     async def arm(self) -> None:
         async with self.db.transaction() as store:
@@ -89,7 +96,8 @@ class DueWorker:
         async with self._lock:
             while True:
                 try:
-                    fired = await fire_due(self.db, self.clock.now(), self.network(), self.translator)
+                    fired = await fire_due(self.db, self.clock.now(), self.network(), self.translator,
+                                           languages=self._languages)
                 except Exception:
                     log.exception("firing due work failed; retrying at the next safety check")
                     return
@@ -99,8 +107,7 @@ class DueWorker:
                     self.on_fired(fired.items, fired.failed)
                 if fired.more:
                     continue
-                async with self.db.transaction() as store:
-                    when = await store.due.next_due_at()
+                when = fired.next_due_at  # read in the firing transaction: no second one per wake
                 if when is None or when > self.clock.now():
                     self._schedule(when)
                     return
