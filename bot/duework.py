@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -108,6 +108,10 @@ class DueWorker:
                 if fired.more:
                     continue
                 when = fired.next_due_at  # read in the firing transaction: no second one per wake
-                if when is None or when > self.clock.now():
+                now = self.clock.now()
+                if when is None or when > now:
                     self._schedule(when)
+                    return
+                if not (fired.items or fired.failed):  # due but locked by another process: don't spin
+                    self._schedule(now + timedelta(seconds=1))
                     return

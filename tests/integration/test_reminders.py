@@ -144,7 +144,7 @@ async def test_a_reminder_due_while_the_bot_was_killed_comes_once_marked_late(
         async with db.transaction() as store:
             await store.due.reschedule(ident, datetime.now(UTC) - timedelta(minutes=2))
         bot.start()
-        fired = await wait_for_message(user, room, reminder_from(bot, "Nach dem Absturz"), timeout=30)
+        fired = await wait_for_message(user, room, reminder_from(bot, "Nach dem Absturz"), timeout=60)
         assert fired.body.startswith("⏰ Erinnerung (verspätet, fällig war "), fired.body
         assert fired.body.endswith("): Nach dem Absturz")
         await wait_quiet(user, room, 5)
