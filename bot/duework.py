@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -49,12 +49,19 @@ class DueWorker:
         self.on_fired = on_fired  # (fired, failed) for metrics
         self.armed_at: datetime | None = None
         self._lock = asyncio.Lock()
+        # Room languages for firing, kept across wakes (one query per room, not per item) and
+        # forgotten at every safety check, so a `lang` change shows within a minute.
+        self._languages: dict[str, str] = {}
 
     async def start(self) -> None:
         """Arm for the earliest pending item (one indexed MIN query) and start the safety check."""
         await self.arm()
-        self.scheduler.add_job(self.arm, "interval", seconds=SAFETY_INTERVAL, id="due-work-safety",
+        self.scheduler.add_job(self.safety_check, "interval", seconds=SAFETY_INTERVAL, id="due-work-safety",
                                replace_existing=True)
+
+    async def safety_check(self) -> None:
+        self._languages.clear()
+        await self.arm()
 
     async def arm(self) -> None:
         async with self.db.transaction() as store:
@@ -75,15 +82,22 @@ class DueWorker:
         run_at = max(when, self.clock.now())
         self.scheduler.add_job(
             self.wake, "date", run_date=run_at, id=JOB_ID, replace_existing=True,
-            misfire_grace_time=None, coalesce=True,
+            misfire_grace_time=None, coalesce=True, max_instances=2,  # the second waits on the lock
         )
 
     async def wake(self) -> None:
-        """Fire everything due, batch by batch, then arm for the next item."""
+        """Fire everything due, batch by batch, until the next item lies in the future; arm for it.
+
+        The loop matters: re-arming the job for an item that is already due (items a few ms apart,
+        or a slow wake) would schedule it while this run still counts as the job's running
+        instance, and APScheduler would skip it ("maximum number of running instances reached"),
+        leaving everything due until the next safety check, up to 60 s late.
+        """
         async with self._lock:
             while True:
                 try:
-                    fired = await fire_due(self.db, self.clock.now(), self.network(), self.translator)
+                    fired = await fire_due(self.db, self.clock.now(), self.network(), self.translator,
+                                           languages=self._languages)
                 except Exception:
                     log.exception("firing due work failed; retrying at the next safety check")
                     return
@@ -91,6 +105,13 @@ class DueWorker:
                     self.sender.deliver(fired.rows)
                 if self.on_fired is not None and (fired.items or fired.failed):
                     self.on_fired(fired.items, fired.failed)
-                if not fired.more:
-                    break
-            await self.arm()
+                if fired.more:
+                    continue
+                when = fired.next_due_at  # read in the firing transaction: no second one per wake
+                now = self.clock.now()
+                if when is None or when > now:
+                    self._schedule(when)
+                    return
+                if not (fired.items or fired.failed):  # due but locked by another process: don't spin
+                    self._schedule(now + timedelta(seconds=1))
+                    return

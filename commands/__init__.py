@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from commands import booking, digest, milestone_notices, rolecmds  # noqa: F401  (register into their groups)  # noqa: F401  (digest command, due handlers)
+from commands import booking, digest, milestone_notices, rolecmds  # noqa: F401  (register commands and due handlers)
 from commands.general import general
 from commands.labs import labs_group
 from commands.milestones import milestones_group
 from commands.registry import Registry
+from commands.reminders import reminders_group
 from commands.spaces import spaces_group
 
 
 def build_registry() -> Registry:
     """Every capability's command group, in the order help lists them."""
-    return Registry([general, labs_group, spaces_group, milestones_group])
+    return Registry([general, labs_group, spaces_group, milestones_group, reminders_group])

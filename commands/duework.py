@@ -97,6 +97,7 @@ class Fired:
     items: int  # items fired
     failed: int  # items whose handler raised
     more: bool  # the batch was full: call again
+    next_due_at: datetime | None = None  # the earliest pending item after the batch (same transaction)
 
 
 class _HandlerFailed(Exception):
@@ -113,6 +114,7 @@ async def fire_due(
     translator: Callable[[str], Translator],
     *,
     limit: int = 500,
+    languages: dict[str, str] | None = None,
 ) -> Fired:
     """Fire up to `limit` due items in one transaction.
 
@@ -122,7 +124,7 @@ async def fire_due(
     broken: dict[int, str] = {}
     while True:
         try:
-            return await _fire_batch(db, now, network, translator, limit, broken)
+            return await _fire_batch(db, now, network, translator, limit, broken, languages)
         except _HandlerFailed as failure:
             log.error("due item %s failed: %s", failure.item_id, failure.error)
             broken[failure.item_id] = failure.error
@@ -135,11 +137,14 @@ async def _fire_batch(
     translator: Callable[[str], Translator],
     limit: int,
     broken: dict[int, str],
+    languages: dict[str, str] | None = None,
 ) -> Fired:
     fired = failed = 0
     async with db.transaction() as store:
         items = await store.due.claim(now, limit)
         fire = FireContext(store=store, now=now, network=network, translator=translator)
+        if languages is not None:
+            fire._languages = languages  # the caller's cache of room languages, kept across wakes
         for item in items:
             handler = _HANDLERS.get(item.kind)
             if handler is None:
@@ -159,4 +164,6 @@ async def _fire_batch(
             store.due.advance(item, now)
             fired += 1
         rows = [row for row in fire.rows if row.not_before <= now]
-    return Fired(rows=rows, items=fired, failed=failed, more=len(items) == limit)
+        more = len(items) == limit
+        next_due = None if more else await store.due.next_due_at()
+    return Fired(rows=rows, items=fired, failed=failed, more=more, next_due_at=next_due)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -54,9 +53,10 @@ class Database:
         self._installation_id: str | None = None
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision (Alembic is only loaded when needed)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            if await conn.run_sync(_current_revisions) != [head_revision()]:
+                await conn.run_sync(_upgrade)
         await self._ensure_installation_id()
 
     async def _ensure_installation_id(self) -> None:
@@ -86,8 +86,6 @@ class Database:
 
     async def current_revision(self) -> str | None:
         async with self.engine.connect() as conn:
-            from sqlalchemy import text
-
             try:
                 result = await conn.execute(text("SELECT version_num FROM alembic_version"))
             except Exception:
@@ -103,7 +101,39 @@ class Database:
         await self.engine.dispose()
 
 
+_REVISION = re.compile(r"""^revision\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"""^down_revision\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The head of the migration chain, read from the files without importing Alembic.
+
+    Importing Alembic costs a good part of a second of start-up; a database already at the head
+    does not need it. None when the files are not one plain chain (then Alembic decides).
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if (found := _REVISION.search(source)) is None:
+            return None
+        revisions.add(found[1])
+        if (parent := _DOWN_REVISION.search(source)) is not None:
+            parents.add(parent[1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _current_revisions(connection: Connection) -> list[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    return [row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))]
+
+
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
