@@ -1,0 +1,78 @@
+"""Tables of the expert and organisation directory: entries, their search vocabulary,
+introductions (contacts) and the bot's direct rooms with users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+
+
+class Expert(Base):
+    """A person (a Matrix user, with consent) or an organisation (added by a coordinator,
+    confirmed by its contact). Listed only when `status` is "active"."""
+
+    __tablename__ = "experts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8), default="person")  # person | org
+    user_id: Mapped[str | None] = mapped_column(String(255), index=True)  # the person
+    contact_id: Mapped[str | None] = mapped_column(String(255), index=True)  # an org's contact
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    skills: Mapped[str] = mapped_column(Text, default="")
+    languages: Mapped[str] = mapped_column(String(80), default="de")
+    about: Mapped[str | None] = mapped_column(Text)
+    lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id", ondelete="SET NULL"), index=True)
+    state: Mapped[str | None] = mapped_column(String(2))  # Bundesland code
+    public: Mapped[bool] = mapped_column(default=False)
+    confidential: Mapped[bool] = mapped_column(default=False)
+    accepts_requests: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | active
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    consented_at: Mapped[datetime | None]  # first confirmation (consent)
+    confirmed_at: Mapped[datetime | None]  # last (re)confirmation
+    # Lower-case search text: name, category names, skills | about. Indexed by trigram.
+    search_keys: Mapped[str] = mapped_column(Text, default="")
+    search_about: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_experts_status_confirmed", "status", "confirmed_at"),)
+
+
+class ExpertTerm(Base):
+    """The words of all entries, with how many entries use them: the candidates for
+    correcting a misspelt search word. A word no entry uses any more is deleted."""
+
+    __tablename__ = "expert_terms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    term: Mapped[str] = mapped_column(String(120), unique=True)
+    uses: Mapped[int] = mapped_column(default=1)
+
+
+class ExpertContact(Base):
+    """An introduction: a requester's message delivered to an expert; replies go back."""
+
+    __tablename__ = "expert_contacts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"), index=True)
+    requester: Mapped[str] = mapped_column(String(255))
+    requester_name: Mapped[str | None] = mapped_column(String(255))
+    requester_room: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    replies: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_expert_contacts_requester_created", "requester", "created_at"),)
+
+
+class DirectRoom(Base):
+    """The bot's direct chat with a user, created by the sender on the first DM to them."""
+
+    __tablename__ = "direct_rooms"
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime]
