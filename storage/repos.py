@@ -131,6 +131,13 @@ class OutboxRepo:
             counts[state] = count
         return counts
 
+    async def set_room(self, row_id: int, room_id: str) -> None:
+        """A direct message's room, once the sender has resolved the user id it was addressed to."""
+        await self.session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(room_id=room_id))
+
+    async def set_content(self, row_id: int, content: dict[str, Any]) -> None:
+        await self.session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(content=content))
+
     async def by_reference(self, reference: str) -> list[OutboxRow]:
         stmt = select(OutboxRow).where(OutboxRow.reference == reference).order_by(OutboxRow.id)
         return list((await self.session.scalars(stmt)).all())
