@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
+from storage.due import DueRepo
 from storage.experts import ExpertRepo
 from storage.labs import GrantRepo, LabRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
@@ -297,4 +298,5 @@ class Store:
         self.spaces = SpaceRepo(session)
         self.closures = ClosureRepo(session)
         self.bookings = BookingRepo(session)
+        self.due = DueRepo(session)
         self.experts = ExpertRepo(session)

@@ -4,7 +4,7 @@ Search indexes differ per backend (one repository method hides it): SQLite gets 
 with the trigram tokenizer, PostgreSQL gets pg_trgm GIN indexes.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
