@@ -105,7 +105,7 @@ async def describe(ctx: Context, expert: Expert, reply: Reply, *, owner: bool = 
         matrix_id = expert.user_id if expert.kind == "person" else expert.contact_id
         if expert.public and matrix_id:
             reply.li(ctx._("Matrix: {user}"), user=matrix_id)
-    if owner:
+    if owner and expert.kind == "person":
         reply.li(ctx._("Visibility: {visibility}"), visibility=ctx._(VISIBILITY["public" if expert.public else "network"]))
         reply.li(ctx._("Accepts help requests: {answer}"), answer=ctx._("yes") if expert.accepts_requests else ctx._("no"))
     reply.li(ctx._("Last confirmed: {day}"), day=day_text(ctx, expert.confirmed_at))
@@ -269,4 +269,4 @@ async def categories(ctx: Context, args: Args) -> Reply:
     return reply
 
 
-from commands import expert_contact, expert_find, personal_data  # noqa: E402,F401  (register into the group)
+from commands import expert_contact, expert_find, personal_data, reconfirm  # noqa: E402,F401  (register into the group)

@@ -16,6 +16,20 @@ from commands.reply import Reply
 from storage.privacy import collect, forget
 
 EXPORT_FILE = "labnetz-data.json"
+TABLE_LABELS = {
+    "users": N_("your user record"), "outbox": N_("messages the bot sent to you or about you"),
+    "audit_log": N_("audit log entries"), "due_items": N_("reminders and scheduled items"),
+    "experts": N_("expert directory entries"), "expert_contacts": N_("contact requests"),
+    "direct_rooms": N_("direct chats with the bot"), "bookings": N_("bookings"), "role_grants": N_("roles"),
+    "rooms": N_("rooms"), "labs": N_("labs you created"), "lab_rooms": N_("room links you made"),
+    "closures": N_("closures you entered"),
+}
+
+
+def _summary(ctx: Context, reply: Reply, data: dict[str, list[dict]]) -> None:
+    for table, rows in data.items():
+        label = ctx._(TABLE_LABELS[table]) if table in TABLE_LABELS else table
+        reply.li(ctx.ngettext("{table}: {n} entry", "{table}: {n} entries", len(rows)), table=label, n=len(rows))
 
 
 def _names(ctx: Context, user_name: str | None) -> list[str]:
@@ -39,8 +53,7 @@ async def mydata(ctx: Context, args: Args) -> Reply:
     await send_direct(ctx, ctx.sender, Reply.text(tr.gettext("Your data from {network}, as requested (JSON).")
                                                   , network=ctx.network.name))
     reply = Reply.text(ctx._("This is stored about you; the complete data comes as a JSON file in a direct message:"))
-    for table, rows in data.items():
-        reply.li(ctx.ngettext("{table}: {n} entry", "{table}: {n} entries", len(rows)), table=table, n=len(rows))
+    _summary(ctx, reply, data)
     if not data:
         reply.li(ctx._("nothing but this request"))
     reply.p(ctx._("`{forget}` deletes all of it."), forget=ctx.prefix + ctx._("forget me"))
@@ -58,14 +71,10 @@ async def forget_me(ctx: Context, args: Args) -> Reply:
     if not args.flag("confirm"):
         data = await collect(ctx.store.session, ctx.sender, names)
         reply = Reply.text(ctx._("This deletes everything stored about you:"))
-        for table, rows in data.items():
-            reply.li(ctx.ngettext("{table}: {n} entry", "{table}: {n} entries", len(rows)), table=table, n=len(rows))
+        _summary(ctx, reply, data)
         reply.p(ctx._("Your bookings stay, without your name, so that occupancy stays right. This cannot be undone."))
         reply.p(ctx._("To go ahead, send `{confirm}`."), confirm=ctx.prefix + ctx._("forget me --confirm"))
         return reply
-    from commands.reconfirm import cancel_for_user
-
-    await cancel_for_user(ctx, ctx.sender)
     counts = await forget(ctx.store.session, ctx.sender, names)
     # No audit entry with the sender's id, and the reply does not mention them: both would
     # store the id again right after it was erased.

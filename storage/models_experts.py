@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
+from storage.personal import NO_PERSONAL_DATA, PERSONAL
 
 
 class Expert(Base):
@@ -76,3 +77,18 @@ class DirectRoom(Base):
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     room_id: Mapped[str] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime]
+
+
+# Personal data (see storage/personal.py). An entry and its introductions are about the
+# person; an organisation only loses its contact. The vocabulary holds single words shared by
+# entries and is pruned when an entry goes, so it holds nothing about a person.
+PERSONAL.register("experts", action="delete", user_columns=("user_id",), name_columns=("name", "about"))
+PERSONAL.register("experts", action="anonymise", user_columns=("contact_id", "created_by"))
+PERSONAL.register("expert_contacts", action="delete", user_columns=("requester",),
+                  name_columns=("requester_name", "message"))
+PERSONAL.register("direct_rooms", action="delete", user_columns=("user_id",))
+# Direct messages to the user that were not sent yet are addressed to their id.
+PERSONAL.register("outbox", action="delete", user_columns=("room_id",))
+# A direct room's computed name is the other member's display name.
+PERSONAL.register("rooms", action="scrub", name_columns=("name",))
+NO_PERSONAL_DATA.add("expert_terms")
