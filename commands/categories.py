@@ -129,7 +129,10 @@ def parse_query(text: str, settings: ExpertSettings) -> Query:
     for token in tokens:
         category = settings.category(token)
         if category is not None:
+            # A category word ranks that category first (every entry of it would match it
+            # as text anyway: its search text holds all the category's spellings).
             categories.append(category.key)
+            continue
         for word in re.findall(r"\w+", fold(token)):
             if word not in FILLER and len(word) >= 3:
                 words.append(word)

@@ -174,7 +174,7 @@ async def confirm_entry(ctx: Context, expert: Expert) -> None:
     expert.status = "active"
     expert.consented_at = expert.consented_at or now
     expert.confirmed_at = now
-    await ctx.store.session.flush()
+    await ctx.store.experts.listing_changed(expert)
     from commands.reconfirm import schedule_reconfirmation
 
     await schedule_reconfirmation(ctx, expert)

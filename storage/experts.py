@@ -1,6 +1,12 @@
-"""The expert directory's repository. `search` is the one search method: FTS5 trigram tables
-on SQLite, pg_trgm GIN indexes on PostgreSQL, both fed by the same folded search text, with
-misspelt words corrected from a vocabulary of the words entries use."""
+"""The expert directory's repository. `search` is the one search method.
+
+Every word the entries use is kept once in `expert_terms`, indexed by trigram: an FTS5 table
+with the trigram tokenizer on SQLite, a pg_trgm GIN index on PostgreSQL. A search word finds
+the words containing it there (so "datenschutz" finds "datenschutzrecht"), or, when none does,
+the closest ones (typos); `expert_postings` then leads to the entries. Trigram phrase queries on
+the entries' own text were tried first: they read the posting lists of common trigrams ("ung",
+"ech"), which grow with the number of entries; the vocabulary stays small.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.expert_contacts import ContactRepo, DirectRoomRepo
-from storage.models_experts import Expert, ExpertTerm
+from storage.models_experts import Expert, ExpertPosting, ExpertTerm
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"\w{3,}")
@@ -74,9 +80,8 @@ class ExpertRepo:
         await self._index(expert, old_terms=old_terms)
 
     async def delete(self, expert: Expert) -> None:
+        await self.session.execute(delete(ExpertPosting).where(ExpertPosting.expert_id == expert.id))
         await self._change_terms(removed=self._terms(expert), added=set())
-        if not self._pg:
-            await self.session.execute(text("DELETE FROM experts_fts WHERE rowid = :id"), {"id": expert.id})
         await self.session.delete(expert)
         await self.session.flush()
 
@@ -125,96 +130,104 @@ class ExpertRepo:
         are replaced by the closest words in use), ranked by relevance, then same lab, same
         Bundesland, then the most recently confirmed. No words: the filters alone decide."""
         result = SearchResult()
-        variants: list[list[str]] = []
+        term_sets: list[list[int]] = []
         for word in dict.fromkeys(fold(w) for w in query_words):
             if len(word) < MIN_WORD:
                 continue
-            if await self._known(word):
-                variants.append([word])
-            else:
+            ids = await self._containing(word)
+            if not ids:
                 corrected = await self._corrections(word)
-                result.corrected[word] = corrected
-                if corrected:
-                    variants.append(corrected)
+                result.corrected[word] = [term for _, term in corrected]
+                ids = [term_id for term_id, _ in corrected]
+            if ids:
+                term_sets.append(ids)
         boost = sorted(set(boost_categories))
-        if query_words and not variants and not boost:
+        if query_words and not term_sets and not boost:
             return result
-        params: dict[str, Any] = {"since": listed_since}
-        filters = ["e.status = 'active'", "e.confirmed_at >= :since"]
+        params: dict[str, Any] = {"since": listed_since, "limit": limit,
+                                  "near_lab": near_lab if near_lab is not None else -1, "near_state": near_state or ""}
+        filters = ["listed_at >= :since"]
         for name, value in (("category", category), ("state", state), ("lab_id", lab_id)):
             if value is not None:
-                filters.append(f"e.{name} = :{name}")
+                filters.append(f"{name} = :{name}")
                 params[name] = value
-        if variants:
-            hits = self._hits_sql(variants, params)
-            source = f"(SELECT id, SUM(best) AS score FROM (SELECT id, word, MAX(w) AS best FROM ({hits}) h GROUP BY id, word) b GROUP BY id) s JOIN experts e ON e.id = s.id"
-            score = "s.score"
+        expanding = []
+        if not term_sets and (boost or category):
+            # Only a category: its entries all use the category's key word.
+            keys = boost or [category]
+            term_sets = [list((await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.in_(keys)))).all())]
+            filters.append("category IN :only")
+            params["only"] = keys
+            expanding.append("only")
+        if not term_sets or not term_sets[0]:
+            if query_words or boost or category:
+                return result
+            return await self._filtered(result, filters, params)
+        parts = []
+        for i, ids in enumerate(term_sets):
+            params[f"t{i}"] = ids
+            expanding.append(f"t{i}")
+            parts.append(
+                "SELECT expert_id, MAX(weight) AS w, MAX(listed_at) AS listed_at, MAX(lab_id) AS lab_id, "
+                "MAX(state) AS state, MAX(category) AS category FROM expert_postings "
+                f"WHERE term_id IN :t{i} AND {' AND '.join(filters)} GROUP BY expert_id"
+            )
+        if len(parts) == 1:
+            hits = parts[0]
         else:
-            source, score = "experts e", "0"
-            if boost:  # only category words: list that category
-                filters.append("e.category IN :boost")
+            hits = ("SELECT expert_id, SUM(w) AS w, MAX(listed_at) AS listed_at, MAX(lab_id) AS lab_id, "
+                    "MAX(state) AS state, MAX(category) AS category "
+                    f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY expert_id")
+        score = "h.w"
         if boost:
-            score = f"{score} + CASE WHEN e.category IN :boost THEN {CATEGORY_WEIGHT} ELSE 0 END"
+            score += f" + CASE WHEN h.category IN :boost THEN {CATEGORY_WEIGHT} ELSE 0 END"
             params["boost"] = boost
-        params.update(near_lab=near_lab if near_lab is not None else -1, near_state=near_state or "", limit=limit)
+            expanding.append("boost")
         sql = text(
-            f"SELECT e.id, {score} AS relevance FROM {source} WHERE {' AND '.join(filters)} "
-            "ORDER BY relevance DESC, CASE WHEN e.lab_id = :near_lab THEN 0 "
-            "WHEN e.state = :near_state THEN 1 ELSE 2 END, e.confirmed_at DESC, e.id LIMIT :limit"
+            f"SELECT h.expert_id, {score} AS relevance FROM ({hits}) h "
+            "ORDER BY relevance DESC, CASE WHEN h.lab_id = :near_lab THEN 0 WHEN h.state = :near_state THEN 1 "
+            "ELSE 2 END, h.listed_at DESC, h.expert_id LIMIT :limit"
+        ).bindparams(*[bindparam(name, expanding=True) for name in expanding])
+        return await self._load(result, (await self.session.execute(sql, params)).all())
+
+    async def _filtered(self, result: SearchResult, filters: list[str], params: dict[str, Any]) -> SearchResult:
+        """No words: listed entries by the filters alone (--state, --lab)."""
+        sql = text(
+            "SELECT id, 0 FROM (SELECT id, lab_id, state, category, "
+            "CASE WHEN status = 'active' THEN confirmed_at END AS listed_at FROM experts) e "
+            f"WHERE {' AND '.join(filters)} ORDER BY CASE WHEN lab_id = :near_lab THEN 0 "
+            "WHEN state = :near_state THEN 1 ELSE 2 END, listed_at DESC, id LIMIT :limit"
         )
-        if boost:
-            sql = sql.bindparams(bindparam("boost", expanding=True))
-        ranked = (await self.session.execute(sql, params)).all()
+        return await self._load(result, (await self.session.execute(sql, params)).all())
+
+    async def _load(self, result: SearchResult, ranked: list[Any]) -> SearchResult:
         if ranked:
-            by_id = {
-                e.id: e for e in await self.session.scalars(select(Expert).where(Expert.id.in_([r[0] for r in ranked])))
-            }
+            found = await self.session.scalars(select(Expert).where(Expert.id.in_([r[0] for r in ranked])))
+            by_id = {e.id: e for e in found}
             result.hits = [(by_id[r[0]], int(r[1])) for r in ranked]
         return result
 
-    def _hits_sql(self, variants: list[list[str]], params: dict[str, Any]) -> str:
-        """(id, word, w) for every entry and query word it matches, w the field's weight."""
-        parts: list[str] = []
-        for i, terms in enumerate(variants):
-            if self._pg:
-                names = []
-                for j, term in enumerate(terms):
-                    params[f"p{i}_{j}"] = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                    names.append(f":p{i}_{j}")
-                for column, weight in (("search_keys", KEY_WEIGHT), ("search_about", ABOUT_WEIGHT)):
-                    cond = " OR ".join(f"{column} LIKE {n}" for n in names)
-                    parts.append(f"SELECT id, {i} AS word, {weight} AS w FROM experts WHERE {cond}")
-            else:
-                phrase = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-                for column, weight in (("keys", KEY_WEIGHT), ("about", ABOUT_WEIGHT)):
-                    params[f"q{i}_{column}"] = f"{column} : ({phrase})"
-                    parts.append(
-                        f"SELECT rowid AS id, {i} AS word, {weight} AS w FROM experts_fts "
-                        f"WHERE experts_fts MATCH :q{i}_{column}"
-                    )
-        return " UNION ALL ".join(parts)
-
-    async def _known(self, word: str) -> bool:
-        """Whether some entry uses a word containing this one."""
+    async def _containing(self, word: str) -> list[int]:
+        """Ids of the words in use that contain this one (trigram index on the vocabulary)."""
         if self._pg:
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            found = await self.session.scalar(select(ExpertTerm.id).where(ExpertTerm.term.like(pattern)).limit(1))
+            rows = await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.like(pattern)))
         else:
-            found = await self.session.scalar(
-                text("SELECT rowid FROM expert_terms_fts WHERE expert_terms_fts MATCH :q LIMIT 1"),
+            rows = await self.session.scalars(
+                text("SELECT rowid FROM expert_terms_fts WHERE expert_terms_fts MATCH :q"),
                 {"q": '"' + word.replace('"', '""') + '"'},
             )
-        return found is not None
+        return list(rows.all())
 
-    async def _corrections(self, word: str) -> list[str]:
-        """Words in use that are close to a misspelt one (best first)."""
+    async def _corrections(self, word: str) -> list[tuple[int, str]]:
+        """(id, word) of the words in use that are close to a misspelt one (best first)."""
         if self._pg:
             # The default threshold (0.6) misses e.g. "datenshutz" in "datenschutzrecht" (0.57);
             # rapidfuzz below has the last word anyway.
             await self.session.execute(text(f"SET LOCAL pg_trgm.word_similarity_threshold = {PG_WORD_SIMILARITY}"))
             rows = await self.session.execute(
                 text(
-                    "SELECT term FROM expert_terms WHERE :w <% term "
+                    "SELECT id, term FROM expert_terms WHERE :w <% term "
                     "ORDER BY word_similarity(:w, term) DESC, uses DESC LIMIT :n"
                 ),
                 {"w": word, "n": FUZZY_CANDIDATES},
@@ -224,19 +237,19 @@ class ExpertRepo:
             query = " OR ".join('"' + g.replace('"', '""') + '"' for g in sorted(grams))
             rows = await self.session.execute(
                 text(
-                    "SELECT term FROM expert_terms_fts WHERE expert_terms_fts MATCH :q "
+                    "SELECT rowid, term FROM expert_terms_fts WHERE expert_terms_fts MATCH :q "
                     "ORDER BY rank LIMIT :n"
                 ),
                 {"q": query, "n": FUZZY_CANDIDATES},
             )
         scored = []
-        for (term,) in rows.all():
+        for term_id, term in rows.all():
             scorer = fuzz.partial_ratio if len(term) > len(word) else fuzz.ratio
             score = scorer(word, term)
             if score >= FUZZY_MIN_SCORE:
-                scored.append((score, term))
-        scored.sort(key=lambda item: (-item[0], len(item[1])))
-        return [term for _, term in scored[:FUZZY_KEEP]]
+                scored.append((score, term_id, term))
+        scored.sort(key=lambda item: (-item[0], len(item[2])))
+        return [(term_id, term) for _, term_id, term in scored[:FUZZY_KEEP]]
 
     # --- index maintenance -------------------------------------------------------------
 
@@ -244,15 +257,37 @@ class ExpertRepo:
     def _terms(expert: Expert) -> set[str]:
         return set(words(expert.search_keys)) | set(words(expert.search_about))
 
+    @staticmethod
+    def _weights(keys: str, about: str) -> dict[str, int]:
+        weights = dict.fromkeys(words(about), ABOUT_WEIGHT)
+        weights.update(dict.fromkeys(words(keys), KEY_WEIGHT))
+        return weights
+
     async def _index(self, expert: Expert, old_terms: set[str]) -> None:
+        """Keep the vocabulary's counts and the entry's postings in step with its text."""
         new_terms = self._terms(expert)
         await self._change_terms(removed=old_terms - new_terms, added=new_terms - old_terms)
-        if not self._pg:
-            await self.session.execute(text("DELETE FROM experts_fts WHERE rowid = :id"), {"id": expert.id})
-            await self.session.execute(
-                text("INSERT INTO experts_fts (rowid, keys, about) VALUES (:id, :keys, :about)"),
-                {"id": expert.id, "keys": expert.search_keys, "about": expert.search_about},
-            )
+        await self.session.execute(delete(ExpertPosting).where(ExpertPosting.expert_id == expert.id))
+        weights = self._weights(expert.search_keys, expert.search_about)
+        if weights:
+            ids = await self.session.execute(select(ExpertTerm.term, ExpertTerm.id).where(ExpertTerm.term.in_(weights)))
+            listing = self._listing(expert)
+            await self.session.execute(insert(ExpertPosting), [
+                {"term_id": term_id, "expert_id": expert.id, "weight": weights[term], **listing}
+                for term, term_id in ids.all()
+            ])
+
+    @staticmethod
+    def _listing(expert: Expert) -> dict[str, Any]:
+        return {"listed_at": expert.confirmed_at if expert.status == "active" else None,
+                "lab_id": expert.lab_id, "state": expert.state, "category": expert.category}
+
+    async def listing_changed(self, expert: Expert) -> None:
+        """Status, confirmation, lab or Bundesland changed: copy them to the search postings."""
+        await self.session.flush()
+        await self.session.execute(
+            update(ExpertPosting).where(ExpertPosting.expert_id == expert.id).values(**self._listing(expert))
+        )
 
     async def _change_terms(self, *, removed: set[str], added: set[str]) -> None:
         if removed:
@@ -288,24 +323,30 @@ class ExpertRepo:
                     )
 
     async def rebuild_index(self) -> None:
-        """Recompute the vocabulary (and SQLite's FTS tables) from all entries: after a bulk load."""
+        """Recompute vocabulary and postings from all entries (after a bulk load)."""
+        await self.session.execute(delete(ExpertPosting))
         await self.session.execute(delete(ExpertTerm))
         if not self._pg:
             await self.session.execute(text("DELETE FROM expert_terms_fts"))
-            await self.session.execute(text("DELETE FROM experts_fts"))
-            await self.session.execute(
-                text("INSERT INTO experts_fts (rowid, keys, about) SELECT id, search_keys, search_about FROM experts")
-            )
+        term_ids: dict[str, int] = {}
         uses: dict[str, int] = {}
-        rows = await self.session.execute(select(Expert.search_keys, Expert.search_about))
-        for keys, about in rows.all():
-            for term in set(words(keys)) | set(words(about)):
+        postings: list[dict[str, int]] = []
+        for expert in (await self.session.scalars(select(Expert))).all():
+            listing = self._listing(expert)
+            for term, weight in self._weights(expert.search_keys, expert.search_about).items():
+                term_id = term_ids.setdefault(term, len(term_ids) + 1)
                 uses[term] = uses.get(term, 0) + 1
-        if uses:
-            await self.session.execute(
-                ExpertTerm.__table__.insert(), [{"id": i, "term": t, "uses": n} for i, (t, n) in enumerate(sorted(uses.items()), 1)]
-            )
-            if not self._pg:
-                await self.session.execute(text("INSERT INTO expert_terms_fts (rowid, term) SELECT id, term FROM expert_terms"))
-            else:
-                await self.session.execute(text("SELECT setval(pg_get_serial_sequence('expert_terms', 'id'), (SELECT max(id) FROM expert_terms))"))
+                postings.append({"term_id": term_id, "expert_id": expert.id, "weight": weight, **listing})
+        if not term_ids:
+            return
+        await self.session.execute(
+            insert(ExpertTerm), [{"id": i, "term": t, "uses": uses[t]} for t, i in term_ids.items()]
+        )
+        for start in range(0, len(postings), 20_000):
+            await self.session.execute(insert(ExpertPosting), postings[start : start + 20_000])
+        if not self._pg:
+            await self.session.execute(text("INSERT INTO expert_terms_fts (rowid, term) SELECT id, term FROM expert_terms"))
+        else:
+            await self.session.execute(text(
+                "SELECT setval(pg_get_serial_sequence('expert_terms', 'id'), (SELECT max(id) FROM expert_terms))"
+            ))

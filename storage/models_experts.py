@@ -54,6 +54,25 @@ class ExpertTerm(Base):
     uses: Mapped[int] = mapped_column(default=1)
 
 
+class ExpertPosting(Base):
+    """Which entry uses which word, and where: 2 = name, category or skills; 1 = about only.
+    Search finds the words by trigram (substring or typo), then the entries through here.
+    What ranking and filters need is copied from the entry, so a search never has to visit
+    the entries of all its matches: listed_at (confirmed_at while listed, else NULL), lab,
+    Bundesland, category."""
+
+    __tablename__ = "expert_postings"
+    term_id: Mapped[int] = mapped_column(ForeignKey("expert_terms.id", ondelete="CASCADE"), primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"), primary_key=True, index=True)
+    weight: Mapped[int]
+    listed_at: Mapped[datetime | None]
+    lab_id: Mapped[int | None]
+    state: Mapped[str | None] = mapped_column(String(2))
+    category: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
 class ExpertContact(Base):
     """An introduction: a requester's message delivered to an expert; replies go back."""
 
@@ -91,4 +110,4 @@ PERSONAL.register("direct_rooms", action="delete", user_columns=("user_id",))
 PERSONAL.register("outbox", action="delete", user_columns=("room_id",))
 # A direct room's computed name is the other member's display name.
 PERSONAL.register("rooms", action="scrub", name_columns=("name",))
-NO_PERSONAL_DATA.add("expert_terms")
+NO_PERSONAL_DATA.update({"expert_terms", "expert_postings"})

@@ -92,6 +92,7 @@ async def forget(session: AsyncSession, user_id: str, names: list[str]) -> dict[
         counts["experts"] += 1
     for org in await experts.of_contact(user_id):
         org.contact_id, org.status, org.public = None, "pending", False  # unlisted until a new contact confirms
+        await experts.listing_changed(org)
         counts["experts"] += 1
     direct = await experts.direct_rooms.of_user(user_id)
     if direct is not None:

@@ -1,7 +1,8 @@
 """Experts and organisations: entries, search vocabulary, introductions, direct rooms.
 
-Search indexes differ per backend (one repository method hides it): SQLite gets FTS5 tables
-with the trigram tokenizer, PostgreSQL gets pg_trgm GIN indexes.
+Search: the words of all entries (expert_terms) are indexed by trigram, with an FTS5 table
+(trigram tokenizer) on SQLite and a pg_trgm GIN index on PostgreSQL; expert_postings leads
+from a word to the entries using it. One repository method hides the difference.
 
 Revision ID: 0005
 Revises: 0004
@@ -59,6 +60,18 @@ def upgrade() -> None:
         sa.Column("uses", sa.Integer, nullable=False),
     )
     op.create_table(
+        "expert_postings",
+        sa.Column("term_id", sa.Integer, sa.ForeignKey("expert_terms.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("expert_id", sa.Integer, sa.ForeignKey("experts.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("weight", sa.Integer, nullable=False),
+        sa.Column("listed_at", TS),
+        sa.Column("lab_id", sa.Integer),
+        sa.Column("state", sa.String(2)),
+        sa.Column("category", sa.String(40), nullable=False),
+        sqlite_with_rowid=False,
+    )
+    op.create_index("ix_expert_postings_expert_id", "expert_postings", ["expert_id"])
+    op.create_table(
         "expert_contacts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("expert_id", sa.Integer, sa.ForeignKey("experts.id", ondelete="CASCADE"), nullable=False),
@@ -81,18 +94,14 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX ix_experts_keys_trgm ON experts USING gin (search_keys gin_trgm_ops)")
-        op.execute("CREATE INDEX ix_experts_about_trgm ON experts USING gin (search_about gin_trgm_ops)")
         op.execute("CREATE INDEX ix_expert_terms_trgm ON expert_terms USING gin (term gin_trgm_ops)")
     else:
-        # rowid = experts.id / expert_terms.id; kept in step by storage/experts.py.
-        op.execute("CREATE VIRTUAL TABLE experts_fts USING fts5(keys, about, tokenize='trigram')")
+        # rowid = expert_terms.id; kept in step by storage/experts.py.
         op.execute("CREATE VIRTUAL TABLE expert_terms_fts USING fts5(term, tokenize='trigram')")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
-        op.execute("DROP TABLE IF EXISTS experts_fts")
         op.execute("DROP TABLE IF EXISTS expert_terms_fts")
-    for table in ("direct_rooms", "expert_contacts", "expert_terms", "experts"):
+    for table in ("direct_rooms", "expert_contacts", "expert_postings", "expert_terms", "experts"):
         op.drop_table(table)
