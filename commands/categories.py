@@ -56,8 +56,8 @@ def parse_category_spec(spec: str) -> Category:
     parts = [p.strip() for p in spec.split("|")]
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise ValueError(f'expected "key | German name | English name | synonym, ...", got "{spec}"')
-    if not re.fullmatch(r"[a-z][a-z0-9_-]{1,39}", parts[0]):
-        raise ValueError(f'category key "{parts[0]}" must be 2-40 lower-case letters, digits, - or _')
+    if not re.fullmatch(r"[a-z][a-z0-9_]{2,39}", parts[0]):
+        raise ValueError(f'category key "{parts[0]}" must be 3-40 lower-case letters, digits or _')
     english = parts[2] if len(parts) > 2 and parts[2] else parts[1]
     synonyms = tuple(s.strip() for s in parts[3].split(",") if s.strip()) if len(parts) > 3 else ()
     return Category(parts[0], parts[1], english, synonyms)

@@ -97,12 +97,6 @@ class ExpertRepo:
         rows = await self.session.scalars(select(Expert).where(Expert.contact_id == user_id).order_by(Expert.id))
         return list(rows.all())
 
-    async def due_for_reconfirmation(self, before: datetime, limit: int = 500) -> list[Expert]:
-        rows = await self.session.scalars(
-            select(Expert).where(Expert.status == "active", Expert.confirmed_at < before).limit(limit)
-        )
-        return list(rows.all())
-
     async def counts(self, listed_since: datetime) -> dict[str, int]:
         rows = await self.session.execute(
             select(Expert.category, func.count())
@@ -322,29 +316,41 @@ class ExpertRepo:
                         {"id": term_id, "term": term},
                     )
 
+    @classmethod
+    def index_rows(cls, experts: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The vocabulary and postings rows for these entries (rows with Expert's columns)."""
+        term_ids: dict[str, int] = {}
+        uses: dict[str, int] = {}
+        postings: list[dict[str, Any]] = []
+        for expert in experts:
+            listing = cls._listing(expert)
+            for term, weight in cls._weights(expert.search_keys, expert.search_about).items():
+                term_id = term_ids.setdefault(term, len(term_ids) + 1)
+                uses[term] = uses.get(term, 0) + 1
+                postings.append({"term_id": term_id, "expert_id": expert.id, "weight": weight, **listing})
+        terms = [{"id": i, "term": t, "uses": uses[t]} for t, i in term_ids.items()]
+        return terms, postings
+
     async def rebuild_index(self) -> None:
         """Recompute vocabulary and postings from all entries (after a bulk load)."""
         await self.session.execute(delete(ExpertPosting))
         await self.session.execute(delete(ExpertTerm))
         if not self._pg:
             await self.session.execute(text("DELETE FROM expert_terms_fts"))
-        term_ids: dict[str, int] = {}
-        uses: dict[str, int] = {}
-        postings: list[dict[str, int]] = []
-        for expert in (await self.session.scalars(select(Expert))).all():
-            listing = self._listing(expert)
-            for term, weight in self._weights(expert.search_keys, expert.search_about).items():
-                term_id = term_ids.setdefault(term, len(term_ids) + 1)
-                uses[term] = uses.get(term, 0) + 1
-                postings.append({"term_id": term_id, "expert_id": expert.id, "weight": weight, **listing})
-        if not term_ids:
+        columns = (Expert.id, Expert.search_keys, Expert.search_about, Expert.status, Expert.confirmed_at,
+                   Expert.lab_id, Expert.state, Expert.category)
+        terms, postings = self.index_rows((await self.session.execute(select(*columns))).all())
+        if not terms:
             return
-        await self.session.execute(
-            insert(ExpertTerm), [{"id": i, "term": t, "uses": uses[t]} for t, i in term_ids.items()]
-        )
+        await self.session.execute(ExpertTerm.__table__.insert(), terms)
         for start in range(0, len(postings), 20_000):
-            await self.session.execute(insert(ExpertPosting), postings[start : start + 20_000])
+            await self.session.execute(ExpertPosting.__table__.insert(), postings[start : start + 20_000])
+        await self.indexed_terms()
+
+    async def indexed_terms(self) -> None:
+        """After terms were written in bulk: SQLite's trigram table, PostgreSQL's id sequence."""
         if not self._pg:
+            await self.session.execute(text("DELETE FROM expert_terms_fts"))
             await self.session.execute(text("INSERT INTO expert_terms_fts (rowid, term) SELECT id, term FROM expert_terms"))
         else:
             await self.session.execute(text(

@@ -95,6 +95,10 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_expert_terms_trgm ON expert_terms USING gin (term gin_trgm_ops)")
+        # A search reads a word's postings without visiting the table (index-only scan);
+        # on SQLite the postings table is itself clustered by word (WITHOUT ROWID).
+        op.execute("CREATE INDEX ix_expert_postings_cover ON expert_postings (term_id) "
+                   "INCLUDE (expert_id, weight, listed_at, lab_id, state, category)")
     else:
         # rowid = expert_terms.id; kept in step by storage/experts.py.
         op.execute("CREATE VIRTUAL TABLE expert_terms_fts USING fts5(term, tokenize='trigram')")
