@@ -54,7 +54,7 @@ async def expert_find(ctx: Context, args: Args) -> Reply:
         query.words, listed_since=listed_since(ctx), boost_categories=query.categories, category=category,
         state=state, lab_id=lab_id, near_lab=near_lab, near_state=near_state, limit=RESULTS,
     )
-    searched = " ".join(args.positional) or "–"
+    searched = " ".join(args.positional) or args.text or "–"
     if not result.hits:
         reply = Reply.text(ctx._("No listed expert or organisation matches “{query}”."), query=searched)
         reply.p(ctx._("`{categories}` shows the categories; experts enter themselves with `{join}`."),
