@@ -21,6 +21,7 @@ from bot.sender import Sender
 from bot.space import SpaceManager
 from bot.web import WebServer, build_app
 from commands import build_registry
+from commands.categories import ExpertSettings
 from commands.context import Clock, NetworkSettings, SystemClock
 from commands.dispatch import Dispatcher
 from commands.milestone_notices import ensure_recurring
@@ -100,6 +101,10 @@ class Labnetz:
             command_prefix=cfg.matrix.command_prefix,
             federal_room_id=cfg.network.federal_room if cfg.network.federal_room.startswith("!") else None,
             public_url=cfg.web.public_url,
+            experts=ExpertSettings.with_extra(
+                cfg.experts.categories, contacts_per_day=cfg.experts.contacts_per_day,
+                reconfirm_days=cfg.experts.reconfirm_days, grace_days=cfg.experts.grace_days,
+            ),
         )
         sender = Sender(
             client,

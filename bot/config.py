@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
-    "ENV_OVERRIDES", "Config", "ConfigError", "DatabaseConfig", "DeliveryConfig", "LoggingConfig",
+    "ENV_OVERRIDES", "Config", "ConfigError", "DatabaseConfig", "DeliveryConfig", "ExpertsConfig", "LoggingConfig",
     "MatrixConfig", "NetworkConfig", "WebConfig", "load_config", "parse_config", "redacted",
 ]
 
@@ -174,6 +174,22 @@ class DeliveryConfig:
     retry_max_seconds: float = _key(300.0, _positive)
 
 
+def _category_spec(value: str) -> str:
+    from commands.categories import parse_category_spec
+
+    parse_category_spec(value)  # raises ValueError naming what is wrong
+    return value
+
+
+@dataclass(frozen=True)
+class ExpertsConfig:
+    contacts_per_day: int = _key(10, _at_least_1)
+    reconfirm_days: int = _key(182, _at_least_1)
+    grace_days: int = _key(30, _at_least_1)
+    # More categories, or new names for a built-in key: "key | Deutsch | English | synonym, ..."
+    categories: tuple[str, ...] = _key((), _category_spec)
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     level: str = _key("INFO", _level)
@@ -187,11 +203,13 @@ class Config:
     web: WebConfig
     delivery: DeliveryConfig
     logging: LoggingConfig
+    experts: ExpertsConfig = ExpertsConfig()
 
 
 _SECTIONS: dict[str, type] = {
     "matrix": MatrixConfig, "network": NetworkConfig, "database": DatabaseConfig,
     "web": WebConfig, "delivery": DeliveryConfig, "logging": LoggingConfig,
+    "experts": ExpertsConfig,
 }
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {

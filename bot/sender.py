@@ -3,20 +3,33 @@
 Every outgoing event (replies included) is an outbox row committed before it is sent. The
 transaction id is derived from the row's id, so a resend after a crash is de-duplicated by
 the homeserver (it remembers transaction ids per device for 24 hours).
+
+Two kinds of rows need Matrix I/O that a command cannot do, so they are resolved here:
+- A row whose `room_id` is a user id ("@…") is a direct message: it goes to the bot's direct
+  room with that user, created once and remembered in `direct_rooms` (a room with exactly the
+  bot and the user is reused, which also covers a crash between creating and remembering it).
+  The resolved room id is written back to the row before sending.
+- A row whose content carries `labnetz.upload` ({"data", "filename", "mimetype"}) is a file:
+  the data is uploaded, and the row's content is replaced by the `m.file` event (without the
+  data) before sending. A retry then sends the same event with the same transaction id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from nio import (
     AsyncClient,
+    RoomCreateResponse,
     RoomMessagesError,
+    RoomPreset,
     RoomRedactResponse,
     RoomSendResponse,
+    UploadResponse,
 )
 from nio.exceptions import LocalProtocolError
 
@@ -32,6 +45,9 @@ log = logging.getLogger(__name__)
 TXN_MEMORY = timedelta(hours=23)
 SENT_FLUSH_DELAY = 0.25  # seconds
 PERMANENT = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN"}
+
+
+UPLOAD = "labnetz.upload"
 
 
 def transaction_id(installation_id: str, row_id: int) -> str:
@@ -60,6 +76,7 @@ class Sender:
         self._stopping = False
         self._sent: dict[int, tuple[str, datetime]] = {}  # row id -> (event id, sent at)
         self._flush_task: asyncio.Task[None] | None = None
+        self._direct_locks: dict[str, asyncio.Lock] = {}
 
     def kick(self) -> None:
         """New rows were committed: look for due rows now instead of at the next wake-up."""
@@ -127,6 +144,10 @@ class Sender:
             await self._confirm_old(row, txn)
             return
         try:
+            if row.room_id.startswith("@") and not await self._resolve_direct(row):
+                return
+            if UPLOAD in row.content and not await self._upload(row):
+                return
             if row.event_type == "m.room.redaction":
                 resp = await self.client.room_redact(
                     row.room_id, row.content["redacts"], row.content.get("reason"), tx_id=txn
@@ -159,6 +180,72 @@ class Sender:
             await self._fail(row, message)
             return
         await self._retry(row, message, counted=True)
+
+    async def _resolve_direct(self, row: OutboxRow) -> bool:
+        """Point a row addressed to a user at the bot's direct room with them."""
+        user_id = row.room_id
+        lock = self._direct_locks.setdefault(user_id, asyncio.Lock())
+        async with lock:
+            room_id = await self._direct_room(user_id)
+        if room_id is None:
+            await self._retry(row, f"cannot open a direct room with {user_id}", counted=True)
+            return False
+        async with self.db.transaction() as store:
+            await store.outbox.set_room(row.id, room_id)
+        row.room_id = room_id
+        return True
+
+    async def _direct_room(self, user_id: str) -> str | None:
+        async with self.db.transaction() as store:
+            known = await store.experts.direct_rooms.of_user(user_id)
+        if known is not None:
+            room = self.client.rooms.get(known)
+            if room is None or user_id in room.users or user_id in room.invited_users:
+                return known  # not synced yet, or the user is still there
+        me = self.client.user_id
+        for room in self.client.rooms.values():
+            members = set(room.users) | set(room.invited_users)
+            if members == {me, user_id} and room.room_id != known:
+                await self._remember_direct(user_id, room.room_id)
+                return room.room_id
+        resp = await self.client.room_create(
+            is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat
+        )
+        if not isinstance(resp, RoomCreateResponse):
+            log.warning("creating a direct room with %s failed: %s", user_id, resp)
+            return None
+        await self._remember_direct(user_id, resp.room_id)
+        return resp.room_id
+
+    async def _remember_direct(self, user_id: str, room_id: str) -> None:
+        async with self.db.transaction() as store:
+            await store.experts.direct_rooms.remember(user_id, room_id, self.clock.now())
+
+    async def _upload(self, row: OutboxRow) -> bool:
+        """Upload a file row's data and turn the row into its `m.file` event (kept in the row)."""
+        spec = row.content[UPLOAD]
+        data = spec["data"].encode("utf-8")
+        room = self.client.rooms.get(row.room_id)
+        encrypt = bool(room and room.encrypted)
+        resp, keys = await self.client.upload(
+            io.BytesIO(data), content_type=spec.get("mimetype", "application/octet-stream"),
+            filename=spec["filename"], encrypt=encrypt, filesize=len(data),
+        )
+        if not isinstance(resp, UploadResponse):
+            await self._retry(row, f"upload failed: {resp}", counted=True)
+            return False
+        content = {k: v for k, v in row.content.items() if k != UPLOAD}
+        content.setdefault("body", spec["filename"])
+        content["msgtype"] = "m.file"
+        content["info"] = {"mimetype": spec.get("mimetype", "application/octet-stream"), "size": len(data)}
+        if encrypt and keys:
+            content["file"] = {**keys, "url": resp.content_uri}
+        else:
+            content["url"] = resp.content_uri
+        async with self.db.transaction() as store:
+            await store.outbox.set_content(row.id, content)
+        row.content = content
+        return True
 
     async def _retry(self, row: OutboxRow, error: str, *, counted: bool) -> None:
         attempts = row.attempts + (1 if counted else 0)

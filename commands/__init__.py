@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commands import booking, digest, milestone_notices, rolecmds  # noqa: F401  (register commands and due handlers)
+from commands.experts import experts_group
 from commands.general import general
 from commands.labs import labs_group
 from commands.milestones import milestones_group
@@ -13,4 +14,4 @@ from commands.spaces import spaces_group
 
 def build_registry() -> Registry:
     """Every capability's command group, in the order help lists them."""
-    return Registry([general, labs_group, spaces_group, milestones_group, reminders_group])
+    return Registry([general, labs_group, spaces_group, experts_group, milestones_group, reminders_group])

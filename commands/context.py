@@ -53,6 +53,7 @@ class NetworkSettings:
     command_prefix: str = "!"
     federal_room_id: str | None = None
     public_url: str = ""
+    experts: Any = None  # commands.categories.ExpertSettings (the [experts] config section)
 
 
 @dataclass

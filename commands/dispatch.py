@@ -180,7 +180,8 @@ class Dispatcher:
     async def _queue_reply(self, ctx: Context, outcome: Outcome) -> None:
         if outcome.reply is None:
             return
-        outcome.reply.mentions.append(ctx.sender)
+        if outcome.reply.mention_sender:
+            outcome.reply.mentions.append(ctx.sender)
         row = await ctx.store.outbox.add(
             ctx.room_id,
             outcome.reply.content(in_reply_to=ctx.event_id),

@@ -40,6 +40,7 @@ class Reply:
     lines: list[Line] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     notice: bool = True
+    mention_sender: bool = True  # False: not even the command's sender is mentioned (forget me)
 
     @classmethod
     def text(cls, template: str, **params: Any) -> Reply:

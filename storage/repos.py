@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
 from storage.due import DueRepo
+from storage.experts import ExpertRepo
 from storage.labs import GrantRepo, LabRepo
 from storage.milestones import MilestoneRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
@@ -131,6 +132,13 @@ class OutboxRepo:
         for state, count in (await self.session.execute(stmt)).all():
             counts[state] = count
         return counts
+
+    async def set_room(self, row_id: int, room_id: str) -> None:
+        """A direct message's room, once the sender has resolved the user id it was addressed to."""
+        await self.session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(room_id=room_id))
+
+    async def set_content(self, row_id: int, content: dict[str, Any]) -> None:
+        await self.session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(content=content))
 
     async def by_reference(self, reference: str) -> list[OutboxRow]:
         stmt = select(OutboxRow).where(OutboxRow.reference == reference).order_by(OutboxRow.id)
@@ -293,3 +301,4 @@ class Store:
         self.bookings = BookingRepo(session)
         self.due = DueRepo(session)
         self.milestones = MilestoneRepo(session)
+        self.experts = ExpertRepo(session)
