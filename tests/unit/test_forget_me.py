@@ -68,6 +68,9 @@ async def give_alice_data_everywhere(chat: Chat, db: Database) -> None:
     await say_("!kontakt 3 Hallo Bob, hier ist Alice Wunderlich")  # expert_contacts, outbox DM to Bob
     await say(chat, "!antworten 1 Hallo zurück", BOB, LEIPZIG, "Bob")  # outbox DM to Alice (unresolved)
     await say_("!meinedaten")  # outbox file row addressed to Alice
+    assert "angelegt" in await say_("!meilenstein anlegen „Konzept“ --faellig 15.01.2027")  # milestones
+    await say_("!meilenstein erledigt 1")  # milestones.done_by
+    assert "Erinnerung" in await say_(f"!erinnere morgen 9 Uhr; {NAME} anrufen")  # due_items with her name
     async with db.transaction() as store:
         await store.experts.direct_rooms.remember(ADMIN, ALICE_DM, chat.clock.now())  # direct_rooms
         await store.outbox.add(ALICE_DM, {"msgtype": "m.text", "body": "sent to Alice"}, now=chat.clock.now())
