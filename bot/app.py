@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nio import JoinResponse
 
+from bot.announce import AnnouncementWatcher
 from bot.client import TRANSPORT_ERRORS, MatrixConnection
 from bot.config import Config
 from bot.i18n import translator
@@ -99,13 +100,15 @@ class Labnetz:
             federal_room_id=cfg.network.federal_room if cfg.network.federal_room.startswith("!") else None,
             public_url=cfg.web.public_url,
         )
-        sender = Sender(
-            client,
-            self.db,
-            self.clock,
-            cfg.delivery,
-            on_result=lambda _row, result: self.metrics.deliveries.labels(result).inc(),
-        )
+        watcher: AnnouncementWatcher | None = None
+
+        def on_result(row: object, result: str) -> None:
+            self.metrics.deliveries.labels(result).inc()
+            if watcher is not None:
+                watcher.on_result(row, result)  # type: ignore[arg-type]
+
+        sender = Sender(client, self.db, self.clock, cfg.delivery, on_result=on_result)
+        watcher = AnnouncementWatcher(self.db, self.clock, sender, translator, cfg.network.language)
         state = RoomState(client)
         localpart = cfg.matrix.user_id[1:].split(":", 1)[0]
         dispatcher = Dispatcher(
@@ -144,8 +147,10 @@ class Labnetz:
             network_name=cfg.network.name,
             prefix=cfg.matrix.command_prefix,
             on_labs_changed=space.kick if space else None,
+            on_announce=watcher.kick,
         )
         await router.load()
+        await watcher.load()
         self.metrics.watch_sync(self.connection.seconds_since_sync)
         self.scheduler.add_job(self._prune, "interval", hours=6, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._refresh_gauges, "interval", seconds=15, next_run_time=datetime.now(UTC))
@@ -153,6 +158,7 @@ class Labnetz:
         tasks = [
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(self.connection.sync_forever(router.on_sync), name="sync"),
+            asyncio.create_task(watcher.run(), name="announcements"),
         ]
         if space is not None:
             tasks.append(asyncio.create_task(space.run(), name="space"))  # never ends on its own

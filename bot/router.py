@@ -12,6 +12,7 @@ from nio import (
     InviteMemberEvent,
     JoinResponse,
     MegolmEvent,
+    ReactionEvent,
     RoomMessageText,
     SyncResponse,
 )
@@ -24,12 +25,19 @@ from bot.sender import Sender
 from commands.context import Clock
 from commands.dispatch import Dispatcher, IncomingMessage
 from commands.i18n import Translator
+from commands.relay import relay_reply
 from commands.reply import Reply
 from storage import Database
 
 log = logging.getLogger(__name__)
 
 UNDECRYPTABLE_NOTICE_EVERY = 600.0  # seconds, per sender and room
+# A reply to a relayed message that was sent a moment ago: its event id is recorded shortly.
+RELAY_WAITS = (0.3, 0.6, 1.2, 2.5, 5.0)  # seconds
+
+
+class _NotRelayed(Exception):
+    pass
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -59,8 +67,10 @@ class Router:
         network_name: str,
         prefix: str,
         on_labs_changed: Callable[[], None] | None = None,
+        on_announce: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_announce = on_announce  # the announcement watcher's kick()
         self.on_labs_changed = on_labs_changed  # e.g. the Space manager's kick()
         self.dispatcher = dispatcher
         self.db = db
@@ -133,8 +143,52 @@ class Router:
                 self.sender.kick()
             if "labs" in outcome.signals and self.on_labs_changed is not None:
                 self.on_labs_changed()
+            if "announce" in outcome.signals and self.on_announce is not None:
+                self.on_announce()
+            reply_to = relates.get("m.in_reply_to", {}).get("event_id")
+            if outcome.result == "ignored" and isinstance(reply_to, str):
+                await self._relay(room_id, event.event_id, sender, body, reply_to, waits=RELAY_WAITS)
+        elif isinstance(event, ReactionEvent):
+            await self._on_reaction(room_id, event, sender)
         elif isinstance(event, MegolmEvent):
             await self._on_undecryptable(room_id, event)
+
+    async def _relay(
+        self, room_id: str, event_id: str, sender: str, body: str, reply_to: str, waits: tuple[float, ...]
+    ) -> None:
+        """A reply to a relayed message goes to the other side, once (the event is claimed)."""
+        now = self.clock.now()
+        try:
+            async with self.db.transaction() as store:
+                if not await store.events.claim(event_id, room_id, now):
+                    return
+                result = await relay_reply(
+                    store, room_id=room_id, event_id=event_id, sender=sender,
+                    sender_name=self.state.display_name(room_id, sender), body=body,
+                    in_reply_to=reply_to, now=now, network=self.dispatcher.network,
+                    translator_for=self.translator_for,
+                )
+                if result != "relayed":
+                    raise _NotRelayed(result)
+                rows = store.outbox.due_now(now)
+        except _NotRelayed as outcome:
+            if outcome.args[0] == "wait" and waits:
+                self._spawn(self._relay_later(room_id, event_id, sender, body, reply_to, waits))
+            return
+        self.sender.deliver(rows)
+
+    async def _relay_later(
+        self, room_id: str, event_id: str, sender: str, body: str, reply_to: str, waits: tuple[float, ...]
+    ) -> None:
+        await asyncio.sleep(waits[0])
+        await self._relay(room_id, event_id, sender, body, reply_to, waits[1:])
+
+    async def _on_reaction(self, room_id: str, event: ReactionEvent, sender: str) -> None:
+        """A reaction on a copy of an announcement is that lab's acknowledgement."""
+        async with self.db.transaction() as store:
+            copy = await store.announcements.copy_by_event(room_id, event.reacts_to)
+            if copy is not None:
+                await store.announcements.add_ack(copy, sender, event.key, event.event_id, self.clock.now())
 
     async def _on_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
         log.warning("cannot decrypt %s from %s in %s", event.event_id, event.sender, room_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -32,6 +33,38 @@ log = logging.getLogger(__name__)
 TXN_MEMORY = timedelta(hours=23)
 SENT_FLUSH_DELAY = 0.25  # seconds
 PERMANENT = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN"}
+# Broadcast rows wait behind everything else, so a reply is not queued behind 500 copies.
+BULK_PURPOSES = frozenset({"announcement", "announcement-edit", "announcement-retract"})
+
+
+class Slots:
+    """A semaphore with two queues: a free slot goes to a waiting urgent row before a bulk one."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+
+    async def acquire(self, bulk: bool) -> None:
+        if self.free > 0 and not any(self._waiting):
+            self.free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[bulk].append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed a slot just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    return
+        self.free += 1
 
 
 def transaction_id(installation_id: str, row_id: int) -> str:
@@ -54,7 +87,7 @@ class Sender:
         self.config = config
         self.on_result = on_result
         self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(config.concurrency)
+        self._limit = Slots(config.concurrency)
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -111,8 +144,11 @@ class Sender:
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
-            async with self._limit:
+            await self._limit.acquire(row.purpose in BULK_PURPOSES)
+            try:
                 await self._attempt(row)
+            finally:
+                self._limit.release()
         except Exception:
             log.exception("delivery of outbox row %s crashed", row.id)
             await self._retry(row, "internal error", counted=True)

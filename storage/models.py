@@ -207,3 +207,4 @@ class Booking(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (Index("ix_bookings_space_start", "space_id", "start_at"),)
+from storage import models_announce  # noqa: E402,F401  (announcements and the relay)

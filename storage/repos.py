@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.announce import AnnouncementRepo, QuestionRepo
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
 from storage.labs import GrantRepo, LabRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
@@ -289,3 +290,4 @@ class Store:
         self.spaces = SpaceRepo(session)
         self.closures = ClosureRepo(session)
         self.bookings = BookingRepo(session)
+        self.announcements, self.questions = AnnouncementRepo(session), QuestionRepo(session)
