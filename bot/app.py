@@ -13,6 +13,7 @@ from nio import JoinResponse
 from bot.announce import AnnouncementWatcher
 from bot.client import TRANSPORT_ERRORS, MatrixConnection
 from bot.config import Config
+from bot.duework import DueWorker
 from bot.i18n import translator
 from bot.metrics import Metrics
 from bot.roomstate import RoomState
@@ -133,6 +134,15 @@ class Labnetz:
             if cfg.network.space
             else None
         )
+        due = DueWorker(
+            self.db,
+            self.clock,
+            self.scheduler,
+            sender,
+            network=lambda: dispatcher.network,
+            translator=translator,
+            on_fired=self._count_fired,
+        )
         router = Router(
             client=client,
             state=state,
@@ -147,6 +157,7 @@ class Labnetz:
             network_name=cfg.network.name,
             prefix=cfg.matrix.command_prefix,
             on_labs_changed=space.kick if space else None,
+            on_due_added=due.nudge,
             on_announce=watcher.kick,
         )
         await router.load()
@@ -155,6 +166,7 @@ class Labnetz:
         self.scheduler.add_job(self._prune, "interval", hours=6, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._refresh_gauges, "interval", seconds=15, next_run_time=datetime.now(UTC))
         self.scheduler.start()
+        await due.start()
         tasks = [
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(self.connection.sync_forever(router.on_sync), name="sync"),
@@ -198,6 +210,10 @@ class Labnetz:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 300)
 
+    def _count_fired(self, fired: int, failed: int) -> None:
+        self.metrics.due_fired.labels("ok").inc(fired)
+        self.metrics.due_fired.labels("failed").inc(failed)
+
     async def _prune(self) -> None:
         async with self.db.transaction() as store:
             await store.events.prune(self.clock.now() - HANDLED_EVENTS_KEPT)
@@ -205,3 +221,4 @@ class Labnetz:
     async def _refresh_gauges(self) -> None:
         async with self.db.transaction() as store:
             self.metrics.set_outbox(await store.outbox.counts())
+            self.metrics.due_pending.set(await store.due.count_pending())

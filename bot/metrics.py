@@ -44,6 +44,15 @@ class Metrics:
             ["endpoint"],
             registry=self.registry,
         )
+        self.due_fired = Counter(
+            "labnetz_due_items_fired_total",
+            "Due items (reminders, notices, digests) fired, by result (ok, failed)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.due_pending = Gauge(
+            "labnetz_due_items_pending", "Due items waiting for their time", registry=self.registry
+        )
         self.since_sync = Gauge(
             "labnetz_seconds_since_last_sync",
             "Seconds since the last successful sync (-1 before the first)",

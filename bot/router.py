@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from nio import (
     AsyncClient,
@@ -67,11 +68,13 @@ class Router:
         network_name: str,
         prefix: str,
         on_labs_changed: Callable[[], None] | None = None,
+        on_due_added: Callable[[datetime], None] | None = None,
         on_announce: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.on_announce = on_announce  # the announcement watcher's kick()
         self.on_labs_changed = on_labs_changed  # e.g. the Space manager's kick()
+        self.on_due_added = on_due_added  # the due-work timer: re-arm if earlier
         self.dispatcher = dispatcher
         self.db = db
         self.sender = sender
@@ -143,6 +146,8 @@ class Router:
                 self.sender.kick()
             if "labs" in outcome.signals and self.on_labs_changed is not None:
                 self.on_labs_changed()
+            if outcome.due_at is not None and self.on_due_added is not None:
+                self.on_due_added(outcome.due_at)
             if "announce" in outcome.signals and self.on_announce is not None:
                 self.on_announce()
             reply_to = relates.get("m.in_reply_to", {}).get("event_id")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from commands.announce_work import reconcile, start_broadcast
 from commands.context import Context
+from commands.duework import FireContext, due_handler
 from commands.errors import BadArguments, Conflict, NotFound
 from commands.geo import STATES, level_code, state_code
 from commands.i18n import N_
@@ -17,6 +18,7 @@ from commands.reply import Reply
 from commands.roles import Role
 from commands.when import local_to_utc, parse_when
 from storage.models_announce import Announcement
+from storage.models_due import DueItem
 
 announce_group = CommandGroup(N_("Announcements and the federal relay"))
 
@@ -153,7 +155,6 @@ async def announce(ctx: Context, args: Args) -> Reply:
             "announcement", when, now=now, payload={"id": announcement.id}, room_id=ctx.room_id,
             owner=ctx.sender, subject=f"announcement:{announcement.id}", timezone=ctx.network.timezone,
         )
-        ctx.signals.add("due")
         local = when.astimezone(ZoneInfo(ctx.network.timezone))
         return Reply.text(
             ctx._("Announcement #{id} is scheduled for {when} (as of now: {rooms} rooms, {labs} labs)."),
@@ -309,3 +310,27 @@ async def announcements(ctx: Context, args: Args) -> Reply:
                  rooms=ctx.ngettext("{n} room", "{n} rooms", item.target_count).format(n=item.target_count),
                  text=first[:60] + ("…" if len(first) > 60 else ""))
     return reply
+
+
+@due_handler("announcement")
+async def fire_announcement(fire: FireContext, item: DueItem) -> None:
+    """A scheduled announcement: the targets as they are now, then the same broadcast as at once."""
+    announcement = await fire.store.announcements.get(int(item.payload["id"]))
+    if announcement is None or announcement.state != "scheduled":
+        return  # retracted meanwhile
+    filters = announcement.filters
+    targets = await fire.store.announcements.targets(
+        states=filters.get("states", ()), levels=filters.get("levels", ()), lab_ids=filters.get("labs", ()),
+        exclude_room=announcement.room_id,
+    )
+    if not targets:
+        announcement.state = "done"
+        tr = fire.translator(announcement.language)
+        await fire.send(announcement.room_id, Reply.text(
+            tr.gettext("Announcement #{id}: no linked lab room matches any more. Nothing was sent."),
+            id=announcement.id), purpose="announcement-progress")
+        return
+    await start_broadcast(fire.store, announcement, targets, now=fire.now, translator_for=fire.translator,
+                          default_language=fire.network.language)
+    known = {row.id for row in fire.rows}
+    fire.rows.extend(row for row in fire.store.outbox.added if row.id not in known)

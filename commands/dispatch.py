@@ -50,6 +50,7 @@ class Outcome:
     outbox_rows: list[Any] = field(default_factory=list)
     scheduled: bool = False  # rows queued for later: the sender must recompute its wake-up
     signals: set[str] = field(default_factory=set)  # see Context.signals
+    due_at: datetime | None = None  # earliest due item added or moved: the due-work timer re-arms
 
 
 class _Undo(Exception):
@@ -191,6 +192,8 @@ class Dispatcher:
         outcome.scheduled = len(ctx.store.outbox.added) > len(outcome.outbox_rows)
         if outcome.result == "ok":
             outcome.signals = set(ctx.signals)
+            if ctx.store.due.added:
+                outcome.due_at = min(ctx.store.due.added)
 
 
 def _text_after_words(text: str, count: int) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from commands.announce import announce_group  # one help group for both
 from commands.context import Context, NetworkSettings
+from commands.duework import FireContext, due_handler
 from commands.errors import BadArguments, Conflict, NotAllowed, NotFound
 from commands.i18n import N_, Translator
 from commands.parser import Args, parse_id
@@ -15,6 +16,7 @@ from commands.reply import Reply
 from commands.roles import Role
 from storage import Store
 from storage.models_announce import Question
+from storage.models_due import DueItem
 
 DIGEST_KIND = "questions-digest"
 DIGEST_SUBJECT = "questions:digest"
@@ -71,7 +73,6 @@ async def ask(ctx: Context, args: Args) -> Reply:
     if not await ctx.store.due.pending(kind=DIGEST_KIND, limit=1):
         await ctx.store.due.add(DIGEST_KIND, None, now=now, room_id=federal, subject=DIGEST_SUBJECT,
                                 recurrence=DIGEST_CRON, timezone=ctx.network.timezone)
-        ctx.signals.add("due")
     await ctx.audit("ask", id=question.id)
     return Reply.text(ctx._("Your question #{id} was forwarded to the federal team. Their answers will appear here as replies to your question."),
                       id=question.id)
@@ -191,3 +192,13 @@ async def digest(store: Store, tr: Translator, now: datetime) -> Reply | None:
                       n=total)
     await list_questions(store, reply, found, tr, now)
     return reply
+
+
+@due_handler(DIGEST_KIND)
+async def fire_digest(fire: FireContext, item: DueItem) -> None:
+    """Every morning: the open questions, in the federal room (nothing when there are none)."""
+    if item.room_id is None:
+        return
+    reply = await digest(fire.store, await fire.tr_for(item.room_id), fire.now)
+    if reply is not None:
+        await fire.send(item.room_id, reply, purpose="questions-digest")

@@ -207,4 +207,7 @@ class Booking(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (Index("ix_bookings_space_start", "space_id", "start_at"),)
-from storage import models_announce  # noqa: E402,F401  (announcements and the relay)
+
+# Feature tables live in their own modules; importing them here registers them in Base.metadata.
+from storage import models_announce as _models_announce  # noqa: E402,F401
+from storage import models_due as _models_due  # noqa: E402,F401

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.announce import AnnouncementRepo, QuestionRepo
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
+from storage.due import DueRepo
 from storage.labs import GrantRepo, LabRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
@@ -290,4 +291,5 @@ class Store:
         self.spaces = SpaceRepo(session)
         self.closures = ClosureRepo(session)
         self.bookings = BookingRepo(session)
+        self.due = DueRepo(session)
         self.announcements, self.questions = AnnouncementRepo(session), QuestionRepo(session)

@@ -170,6 +170,7 @@ async def test_question_is_relayed_and_replies_travel_both_ways(chat: Chat, db: 
     assert await reply(room_of(0), "$thanks", f"$sent{back.id}", "Danke!", "@lea:example.org") == "relayed"
     again = (await copies(db, "question:1"))[-1]
     assert again.room_id == FEDERAL and again.content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$answer"}}
+    await deliver_all(db, clock)
     assert await reply(FEDERAL, "$other", "$not-relayed", "x", MANAGER) == "unknown"
 
     listing = await body(chat, "!fragen", sender=MANAGER, room=FEDERAL)

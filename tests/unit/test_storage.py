@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+
 from commands.context import FixedClock
 from storage import Database
+from storage.db import MIGRATIONS
+
+
+def _head() -> str:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, f"migrations must form one chain, found heads {heads}"
+    return heads[0]
 
 
 async def test_migration_reaches_head_and_sets_an_installation_id(db: Database) -> None:
-    assert await db.current_revision() == "0003"
+    head = _head()
+    assert head == f"{len(list(MIGRATIONS.glob('versions/0*.py'))):04d}"  # numbered without gaps
+    assert await db.current_revision() == head
     assert len(db.installation_id) == 12
     await db.migrate()  # a second run is a no-op
-    assert await db.current_revision() == "0003"
+    assert await db.current_revision() == head
 
 
 async def test_outbox_row_is_due_until_sent_and_then_counted_as_sent(

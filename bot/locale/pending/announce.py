@@ -105,5 +105,7 @@ T = {
     "{when} is in the past.": "{when} liegt in der Vergangenheit.",
     "… and more: close answered ones with `{command}`.": "… und weitere: Schließen Sie beantwortete mit `{command}`.",
     "… and {n} more labs.": "… und {n} weitere Labore.",
-    "answered <id>": "beantwortet <Nummer>",
 }
+T["Announcement #{id}: no linked lab room matches any more. Nothing was sent."] = (
+    "Ankündigung #{id}: Kein verknüpfter Laborraum passt mehr. Nichts wurde gesendet."
+)
