@@ -108,7 +108,8 @@ class Labnetz:
             if watcher is not None:
                 watcher.on_result(row, result)  # type: ignore[arg-type]
 
-        sender = Sender(client, self.db, self.clock, cfg.delivery, on_result=on_result)
+        sender = Sender(client, self.db, self.clock, cfg.delivery, on_result=on_result,
+                        ready=self.connection.synced)
         watcher = AnnouncementWatcher(self.db, self.clock, sender, translator, cfg.network.language)
         state = RoomState(client)
         localpart = cfg.matrix.user_id[1:].split(":", 1)[0]

@@ -80,12 +80,14 @@ class Sender:
         config: DeliveryConfig,
         *,
         on_result: Callable[[OutboxRow, str], None] | None = None,
+        ready: asyncio.Event | None = None,
     ) -> None:
         self.client = client
         self.db = db
         self.clock = clock
         self.config = config
         self.on_result = on_result
+        self.ready = ready  # set once the client knows its rooms (after the first sync)
         self._wake = asyncio.Event()
         self._limit = Slots(config.concurrency)
         self._in_flight: set[int] = set()
@@ -144,6 +146,8 @@ class Sender:
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
+            if self.ready is not None:
+                await self.ready.wait()
             await self._limit.acquire(row.purpose in BULK_PURPOSES)
             try:
                 await self._attempt(row)
@@ -171,9 +175,12 @@ class Sender:
                 resp = await self.client.room_send(
                     row.room_id, row.event_type, row.content, tx_id=txn, ignore_unverified_devices=True
                 )
-        except (*TRANSPORT_ERRORS, LocalProtocolError) as err:
+        except TRANSPORT_ERRORS as err:
             # The homeserver may or may not have the event; resending with the same id is safe.
             await self._retry(row, f"transport: {err!r}", counted=False)
+            return
+        except LocalProtocolError as err:  # e.g. a room the bot has left: nothing was sent
+            await self._retry(row, f"local: {err}", counted=True)
             return
         if isinstance(resp, (RoomSendResponse, RoomRedactResponse)):
             self._sent[row.id] = (resp.event_id, self.clock.now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from commands.announce_work import reconcile, start_broadcast
@@ -162,7 +163,7 @@ async def announce(ctx: Context, args: Args) -> Reply:
         )
     await start_broadcast(
         ctx.store, announcement, targets, now=now, translator_for=ctx.translator_for,
-        default_language=ctx.network.language,
+        default_language=ctx.network.language, progress_after=timedelta(milliseconds=1),
     )
     ctx.signals.add("announce")
     return Reply.text(ctx._("Announcement #{id} is being delivered ({rooms} rooms, {labs} labs)."),

@@ -120,8 +120,10 @@ async def start_broadcast(
     now: datetime,
     translator_for: Callable[[str], Translator],
     default_language: str,
+    progress_after: timedelta = timedelta(0),
 ) -> None:
-    """The progress message first, then one outbox row and one copy per target room."""
+    """The progress message first, then one outbox row and one copy per target room.
+    `progress_after` lets the command's own reply (id and count) go out before it."""
     tr = translator_for(announcement.language)
     announcement.state = "sending"
     announcement.started_at = now
@@ -134,6 +136,7 @@ async def start_broadcast(
         now=now,
         purpose=PROGRESS_PURPOSE,
         reference=f"announcement-progress:{announcement.id}",
+        not_before=now + progress_after,
     )
     announcement.progress_row = progress.id
     languages = await room_languages(store, [room for room, *_ in targets])

@@ -62,8 +62,9 @@ async def ask(ctx: Context, args: Args) -> Reply:
     )
     lab = await lab_name(ctx.store, ctx.lab_id)
     tr = ctx.translator_for(ctx.network.language)
+    asker = ctx.sender if question.asker_name == ctx.sender else f"{question.asker_name} ({ctx.sender})"
     forward = Reply(notice=False).h(tr.gettext("Question #{id} from {lab}, asked by {asker}:"),
-                                    id=question.id, lab=lab, asker=question.asker_name)
+                                    id=question.id, lab=lab, asker=asker)
     forward.p("{text}", text=text)
     forward.p(tr.gettext("Reply to this message to answer: the answer goes to the lab's room. `{done}` closes the question."),
               done=f"{ctx.prefix}{tr.gettext('answered')} {question.id}")
