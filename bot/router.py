@@ -129,6 +129,12 @@ class Router:
             if relates.get("rel_type") == "m.replace":
                 return  # edits are not commands; the original already was one (or not)
             body = strip_reply_fallback(command_text(event.source.get("content", {}), event.body))
+            reply_to = relates.get("m.in_reply_to", {}).get("event_id")
+            if isinstance(reply_to, str) and not body.lstrip().startswith(self.prefix):
+                # A reply to a relayed question or answer goes to the other side, also in a
+                # two-person room where any other message would be a command.
+                if await self._relay(room_id, event.event_id, sender, body, reply_to, RELAY_WAITS) != "unknown":
+                    return
             message = IncomingMessage(
                 event_id=event.event_id,
                 room_id=room_id,
@@ -150,9 +156,6 @@ class Router:
                 self.on_due_added(outcome.due_at)
             if "announce" in outcome.signals and self.on_announce is not None:
                 self.on_announce()
-            reply_to = relates.get("m.in_reply_to", {}).get("event_id")
-            if outcome.result == "ignored" and isinstance(reply_to, str):
-                await self._relay(room_id, event.event_id, sender, body, reply_to, waits=RELAY_WAITS)
         elif isinstance(event, ReactionEvent):
             await self._on_reaction(room_id, event, sender)
         elif isinstance(event, MegolmEvent):
@@ -160,13 +163,14 @@ class Router:
 
     async def _relay(
         self, room_id: str, event_id: str, sender: str, body: str, reply_to: str, waits: tuple[float, ...]
-    ) -> None:
-        """A reply to a relayed message goes to the other side, once (the event is claimed)."""
+    ) -> str:
+        """A reply to a relayed message goes to the other side, once (the event is claimed).
+        "relayed", "wait" (retried shortly, in the background) or "unknown" (not for the relay)."""
         now = self.clock.now()
         try:
             async with self.db.transaction() as store:
                 if not await store.events.claim(event_id, room_id, now):
-                    return
+                    return "relayed"
                 result = await relay_reply(
                     store, room_id=room_id, event_id=event_id, sender=sender,
                     sender_name=self.state.display_name(room_id, sender), body=body,
@@ -179,14 +183,16 @@ class Router:
         except _NotRelayed as outcome:
             if outcome.args[0] == "wait" and waits:
                 self._spawn(self._relay_later(room_id, event_id, sender, body, reply_to, waits))
-            return
+            return str(outcome.args[0])
         self.sender.deliver(rows)
+        return "relayed"
 
     async def _relay_later(
         self, room_id: str, event_id: str, sender: str, body: str, reply_to: str, waits: tuple[float, ...]
     ) -> None:
         await asyncio.sleep(waits[0])
-        await self._relay(room_id, event_id, sender, body, reply_to, waits[1:])
+        if await self._relay(room_id, event_id, sender, body, reply_to, waits[1:]) == "wait" and len(waits) == 1:
+            log.warning("reply %s in %s: the relayed message it answers was never recorded", event_id, room_id)
 
     async def _on_reaction(self, room_id: str, event: ReactionEvent, sender: str) -> None:
         """A reaction on a copy of an announcement is that lab's acknowledgement."""
