@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # Module names in this package, in the order `python -m bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("ping", "labs", "roles", "booking")
+BENCHMARKS: tuple[str, ...] = ("ping", "labs", "roles", "booking", "announce")
 
 
 @dataclass
