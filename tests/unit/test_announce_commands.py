@@ -3,7 +3,7 @@ retract, questions. Delivery itself is simulated by marking outbox rows sent."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.i18n import translator
 from commands.announce_work import markdown_html, refresh
 from commands.context import FixedClock
+from commands.duework import fire_due
 from commands.relay import relay_reply
 from storage import Database
 from storage.models import OutboxRow
@@ -182,3 +183,43 @@ async def test_question_is_relayed_and_replies_travel_both_ways(chat: Chat, db: 
         assert len(digest) == 1 and digest[0].recurrence == "0 9 * * *"
         rows = (await store.session.scalars(select(OutboxRow).where(OutboxRow.purpose == "relay"))).all()
         assert len(rows) == 3
+
+
+async def test_scheduled_announcement_fires_through_due_work_and_retract_cancels(
+    chat: Chat, db: Database, clock: FixedClock
+) -> None:
+    planned = await body(chat, '!ankuendigen --um "morgen 9:00" --land SN Später', sender=MANAGER, room=FEDERAL)
+    assert "Ankündigung #1 ist für 28.11.2026 09:00 geplant (Stand jetzt: Räume: 2, Labore: 2)." in planned
+    assert "geplant" in await body(chat, "!ankuendigungen", sender=MANAGER, room=FEDERAL)
+    assert "noch nichts gesendet" in await body(chat, "!ankuendigung status 1", sender=MANAGER, room=FEDERAL)
+    assert "mit dem neuen Text" in await body(chat, "!ankuendigung aendern 1 Später, neu", sender=MANAGER, room=FEDERAL)
+    network = chat.dispatcher.network
+    early = await fire_due(db, clock.now() + timedelta(hours=22), network, translator)
+    assert early.items == 0
+    fired = await fire_due(db, clock.now() + timedelta(days=1), network, translator)
+    assert fired.items == 1
+    assert sorted(r.room_id for r in fired.rows if r.purpose == "announcement") == [room_of(0), room_of(1)]
+    assert all(r.content["body"].endswith("Später, neu") for r in fired.rows if r.purpose == "announcement")
+    assert any(r.purpose == "announcement-progress" and r.room_id == FEDERAL for r in fired.rows)
+
+    await body(chat, '!ankuendigen --um "morgen 10:00" Noch später', sender=MANAGER, room=FEDERAL)
+    assert "vor dem Versand abgesagt" in await body(chat, "!ankuendigung zurueckziehen 2", sender=MANAGER, room=FEDERAL)
+    assert (await fire_due(db, clock.now() + timedelta(days=2), network, translator)).items == 0
+    assert await copies(db, "announcement:2") == []
+    assert "Vergangenheit" in await body(chat, '!ankuendigen --um "heute 8:00" x', sender=MANAGER, room=FEDERAL)
+
+
+async def test_open_questions_are_listed_in_the_federal_room_every_morning(
+    chat: Chat, db: Database, clock: FixedClock
+) -> None:
+    chat.state.join(room_of(3), "@ben:example.org")
+    await chat.send("!frage Gibt es Vorlagen für Datenschutzhinweise?", sender="@ben:example.org", room=room_of(3))
+    network = chat.dispatcher.network
+    fired = await fire_due(db, datetime(2026, 11, 28, 8, 0, tzinfo=UTC), network, translator)  # 09:00 Berlin
+    digest = [r for r in fired.rows if r.purpose == "questions-digest"]
+    assert len(digest) == 1 and digest[0].room_id == FEDERAL
+    assert "1 offene Frage aus den Laboren" in digest[0].content["body"]
+    assert "#1 OGL Bonn, @ben:example.org, vor 23 Stunden (noch keine Antwort)" in digest[0].content["body"]
+    assert "ist geschlossen" in await body(chat, "!beantwortet 1", sender="@ben:example.org", room=room_of(3))
+    fired = await fire_due(db, datetime(2026, 11, 29, 8, 0, tzinfo=UTC), network, translator)
+    assert fired.items == 1 and not [r for r in fired.rows if r.purpose == "questions-digest"]
