@@ -138,6 +138,23 @@ async def bot_run(client: AsyncClient, db: Database, federal: str, number: int, 
     return seen
 
 
+async def settle(client: AsyncClient, federal: str, bot_id: str) -> None:
+    """A `!ping` answered: the bot has worked through its sync backlog (e.g. the floor's 500
+    messages) before the next run starts."""
+    resp = await client.room_send(federal, "m.room.message", {"msgtype": "m.text", "body": "!ping"})
+    if not isinstance(resp, RoomSendResponse):
+        raise RuntimeError(f"ping not sent: {resp}")
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline:
+        sync = await client.sync(timeout=1000, since=client.next_batch, sync_filter=SYNC_FILTER)
+        joined = sync.rooms.join if isinstance(sync, SyncResponse) else {}
+        for event in joined[federal].timeline.events if federal in joined else []:
+            relates = event.source.get("content", {}).get("m.relates_to", {})
+            if event.sender == bot_id and relates.get("m.in_reply_to", {}).get("event_id") == resp.event_id:
+                return
+    raise RuntimeError("the bot did not answer !ping within 120 s")
+
+
 async def run(ctx: Context) -> dict[str, Any]:
     count = QUICK_ROOMS if ctx.quick else ROOMS
     rounds = QUICK_ROUNDS if ctx.quick else ROUNDS
@@ -178,15 +195,14 @@ async def run(ctx: Context) -> dict[str, Any]:
         floors: list[float] = []
         broadcasts: list[dict[str, float]] = []
         for index in range(rounds):
+            await settle(client, federal, bot_id)
             floors.append(await floor_run(client, rooms, notice))
             ctx.log(f"round {index + 1}: floor {floors[-1]:.2f} s")
-            await asyncio.sleep(2)
-            await client.sync(timeout=0, since=client.next_batch, sync_filter=SYNC_FILTER)
+            await settle(client, federal, bot_id)
             broadcasts.append(await bot_run(client, db, federal, index + 1, count, bot_id))
             ctx.log(f"round {index + 1}: Labnetz delivered in {broadcasts[-1]['delivered']:.2f} s "
                     f"(reply seen {broadcasts[-1].get('reply', float('nan')):.2f} s, "
                     f"final progress seen {broadcasts[-1]['progress']:.2f} s)")
-            await asyncio.sleep(3)  # the last progress edit and the sync catch up
         delivered = [b["delivered"] for b in broadcasts]
         progress = [b["progress"] for b in broadcasts]
         replies = [b["reply"] for b in broadcasts if "reply" in b]
@@ -222,7 +238,8 @@ async def run(ctx: Context) -> dict[str, Any]:
                 "parsing, target selection and writing 500 outbox rows in one transaction.",
                 "The floor sends m.notice (the bot ignores notices, so it does not answer them as commands); "
                 "Synapse treats both message types alike.",
-                "Floor and Labnetz alternate, so both see the same Synapse state; the bot runs during the floor too.",
+                "Floor and Labnetz alternate, so both see the same Synapse state; the bot runs during the floor "
+                "too. Before each run a `!ping` must be answered, so the bot's sync has caught up.",
                 f"2 s/room pacing would take {count * PACED_SECONDS_PER_ROOM:.0f} s for {count} rooms.",
             ],
         }

@@ -141,16 +141,17 @@ async def start_broadcast(
     announcement.progress_row = progress.id
     languages = await room_languages(store, [room for room, *_ in targets])
     contents: dict[str, dict[str, Any]] = {}
-    copies = []
-    for room_id, lab_id, _name, _state in targets:
+    messages = []
+    for room_id, _lab_id, _name, _state in targets:
         language = languages.get(room_id, default_language)
         if language not in contents:
             contents[language] = copy_content(translator_for(language), author_label(announcement), announcement.text)
-        row = await store.outbox.add(
-            room_id, contents[language], now=now, purpose=COPY, reference=copy_reference(announcement.id)
-        )
-        copies.append({"room_id": room_id, "lab_id": lab_id, "outbox_id": row.id, "revision": announcement.revision})
-    await store.announcements.add_copies(announcement.id, copies)
+        messages.append((room_id, contents[language]))
+    rows = await store.outbox.add_many(messages, now=now, purpose=COPY, reference=copy_reference(announcement.id))
+    await store.announcements.add_copies(announcement.id, [
+        {"room_id": room_id, "lab_id": lab_id, "outbox_id": row.id, "revision": announcement.revision}
+        for (room_id, lab_id, _name, _state), row in zip(targets, rows, strict=True)
+    ])
     await store.session.flush()
 
 
