@@ -181,6 +181,7 @@ async def test_broadcast_to_50_rooms_exactly_once_with_kill_acknowledgements_edi
         by_id = {e.event_id: e for e in events[room]}
         assert isinstance(by_id[copies[room]], RedactedEvent), room
     assert "zurückgezogen" in await ask(manager, federal, "!ankuendigungen")
+    bot.stop()  # before the database fixture drops a PostgreSQL database under it
 
 
 async def _at_least(url: str, reference: str, n: int) -> bool:
@@ -227,4 +228,5 @@ async def test_questions_are_relayed_both_ways_from_an_encrypted_lab_room(
     assert "#1 OGL 0" in listing and "(1 Antwort)" in listing
     assert "Frage #1 ist geschlossen" in await ask(manager, federal, "!beantwortet 1")
     assert "Keine offenen Fragen" in await ask(manager, federal, "!fragen")
+    bot.stop()
 
