@@ -2,11 +2,11 @@
 messages at the same concurrency.
 
 Set-up: one Synapse (bench/devserver relaxed rate limits), a manager who creates the federal room
-and 500 lab rooms with the bot invited, 500 labs over the 16 Bundesländer seeded directly into the
+and 500 lab rooms with the bot and a third member invited (the member joins every room), 500 labs over the 16 Bundesländer seeded directly into the
 bot's database (each linked to one room), then Labnetz starts and joins (and greets) every room.
 
-Measured, alternating: the floor (the manager's client sends the announcement's content, as
-m.notice so the bot does not take it for commands, to all 500 rooms through an asyncio semaphore
+Measured, alternating: the floor (the manager's client sends the announcement's content to all
+500 rooms through an asyncio semaphore
 of 8; time from the first send to the last response) and Labnetz (time from just before the
 manager's `!ankuendigen` is sent until the last copy's send returned, read from the outbox's
 `sent_at`; plus when the command's reply and the final progress edit ("500/500 zugestellt")
@@ -44,10 +44,10 @@ TEXT = ("Liebe Labore, das **Netzwerktreffen** findet am Freitag, 4. Dezember, u
         "Bitte melden Sie bis Mittwoch zurück, wer aus Ihrem Labor teilnimmt.\n\n- Ort: online\n- Dauer: 90 Minuten")
 
 
-async def create_rooms(client: AsyncClient, invite: str, count: int, ctx: Context) -> list[str]:
+async def create_rooms(client: AsyncClient, invite: list[str], count: int, ctx: Context) -> list[str]:
     rooms: list[str] = []
     for start in range(0, count, 20):
-        made = await asyncio.gather(*(client.room_create(name=f"OGL {i}", invite=[invite])
+        made = await asyncio.gather(*(client.room_create(name=f"OGL {i}", invite=invite)
                                       for i in range(start, min(start + 20, count))))
         for resp in made:
             if not isinstance(resp, RoomCreateResponse):
@@ -170,14 +170,23 @@ async def run(ctx: Context) -> dict[str, Any]:
     try:
         await asyncio.to_thread(hs.start)
         ctx.log(f"Synapse up at {hs.url}")
-        passwords = {name: secrets.token_hex(12) for name in ("bot", "manager")}
+        passwords = {name: secrets.token_hex(12) for name in ("bot", "manager", "member")}
         bot_id = hs.register("labnetz-bot", passwords["bot"])
         manager_id = hs.register("bench-manager", passwords["manager"])
+        member_id = hs.register("bench-member", passwords["member"])
         client = await login(hs, manager_id, passwords["manager"], ctx.tmp / "manager-store")
         federal = (await client.room_create(name="Bundesteam", invite=[bot_id])).room_id
         t_setup = time.monotonic()
-        rooms = await create_rooms(client, bot_id, count, ctx)
-        ctx.log(f"{count} lab rooms created in {time.monotonic() - t_setup:.0f} s")
+        rooms = await create_rooms(client, [bot_id, member_id], count, ctx)
+        # A third member in every lab room, as in real lab rooms: then the floor's messages are not
+        # direct-chat commands to the bot, and both sides send the same m.text.
+        member = await login(hs, member_id, passwords["member"], ctx.tmp / "member-store")
+        try:
+            for start in range(0, count, 20):
+                await asyncio.gather(*(member.join(room) for room in rooms[start:start + 20]))
+        finally:
+            await member.close()
+        ctx.log(f"{count} lab rooms created (3 members each) in {time.monotonic() - t_setup:.0f} s")
         url = f"sqlite+aiosqlite:///{ctx.tmp / 'labnetz' / 'labnetz.db'}"
         await seed(url, rooms, manager_id)
         db = Database(url)
@@ -196,12 +205,11 @@ async def run(ctx: Context) -> dict[str, Any]:
         await client.sync(timeout=0, since=client.next_batch, sync_filter=SYNC_FILTER)
 
         content = copy_content(translator("de"), "Bundesteam", TEXT)
-        notice = {**content, "msgtype": "m.notice"}  # the bot ignores notices: no command replies
         floors: list[float] = []
         broadcasts: list[dict[str, float]] = []
         for index in range(rounds):
             await settle(client, federal, bot_id)
-            floors.append(await floor_run(client, rooms, notice))
+            floors.append(await floor_run(client, rooms, content))
             ctx.log(f"round {index + 1}: floor {floors[-1]:.2f} s")
             await settle(client, federal, bot_id)
             broadcasts.append(await bot_run(client, db, federal, index + 1, count, bot_id))
@@ -241,8 +249,8 @@ async def run(ctx: Context) -> dict[str, Any]:
                 "Labnetz's time runs from just before the manager's command is sent to the last copy's "
                 "send response (the outbox's sent_at), so it includes the command's trip to the bot, "
                 "parsing, target selection and writing 500 outbox rows in one transaction.",
-                "The floor sends m.notice (the bot ignores notices, so it does not answer them as commands); "
-                "Synapse treats both message types alike.",
+                "Both send the same m.text content (it notifies, so Synapse evaluates push rules for it); "
+                "each lab room has three members, so the bot does not take the floor's messages for commands.",
                 "Floor and Labnetz alternate, so both see the same Synapse state; the bot runs during the floor "
                 "too. Before each run a `!ping` must be answered, so the bot's sync has caught up.",
                 f"2 s/room pacing would take {count * PACED_SECONDS_PER_ROOM:.0f} s for {count} rooms.",
