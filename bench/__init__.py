@@ -51,7 +51,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # Module names in this package, in the order `python -m bench` runs them.
-BENCHMARKS: tuple[str, ...] = ("ping", "labs", "roles", "booking", "experts", "milestones", "reminders")
+BENCHMARKS: tuple[str, ...] = (
+    "ping", "labs", "roles", "booking", "experts", "milestones", "reminders", "announce",
+)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nio import JoinResponse
 
+from bot.announce import AnnouncementWatcher
 from bot.client import TRANSPORT_ERRORS, MatrixConnection
 from bot.config import Config
 from bot.duework import DueWorker
@@ -106,13 +107,16 @@ class Labnetz:
                 reconfirm_days=cfg.experts.reconfirm_days, grace_days=cfg.experts.grace_days,
             ),
         )
-        sender = Sender(
-            client,
-            self.db,
-            self.clock,
-            cfg.delivery,
-            on_result=lambda _row, result: self.metrics.deliveries.labels(result).inc(),
-        )
+        watcher: AnnouncementWatcher | None = None
+
+        def on_result(row: object, result: str) -> None:
+            self.metrics.deliveries.labels(result).inc()
+            if watcher is not None:
+                watcher.on_result(row, result)  # type: ignore[arg-type]
+
+        sender = Sender(client, self.db, self.clock, cfg.delivery, on_result=on_result,
+                        ready=self.connection.synced)
+        watcher = AnnouncementWatcher(self.db, self.clock, sender, translator, cfg.network.language)
         state = RoomState(client)
         localpart = cfg.matrix.user_id[1:].split(":", 1)[0]
         dispatcher = Dispatcher(
@@ -161,8 +165,10 @@ class Labnetz:
             prefix=cfg.matrix.command_prefix,
             on_labs_changed=space.kick if space else None,
             on_due_added=due.nudge,
+            on_announce=watcher.kick,
         )
         await router.load()
+        await watcher.load()
         self.metrics.watch_sync(self.connection.seconds_since_sync)
         self.scheduler.add_job(self._prune, "interval", hours=6, next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._refresh_gauges, "interval", seconds=15, next_run_time=datetime.now(UTC))
@@ -173,6 +179,7 @@ class Labnetz:
         tasks = [
             asyncio.create_task(sender.run(), name="sender"),
             asyncio.create_task(self.connection.sync_forever(router.on_sync), name="sync"),
+            asyncio.create_task(watcher.run(), name="announcements"),
         ]
         if space is not None:
             tasks.append(asyncio.create_task(space.run(), name="space"))  # never ends on its own

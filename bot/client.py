@@ -204,7 +204,9 @@ class MatrixConnection:
                     timeout=self.sync_timeout_ms if synced_once else 0,
                     sync_filter=SYNC_FILTER,
                     since=token,
-                    full_state=first or None,
+                    # Full state on the first sync of every run: nio knows only the rooms a sync
+                    # showed it, and cannot send (encrypt) to a room it does not know.
+                    full_state=(not synced_once) or None,
                     set_presence="online",
                 )
             except (*TRANSPORT_ERRORS, LocalProtocolError) as err:

@@ -34,6 +34,7 @@ class BotProcess:
     federal_room: str = ""
     encryption: bool = True
     space: bool = False
+    delivery_concurrency: int = 8
     web_port: int = field(default_factory=free_port)
     _process: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -72,6 +73,7 @@ class BotProcess:
                     "[web]",
                     f"port = {self.web_port}",
                     "[delivery]",
+                    f"concurrency = {self.delivery_concurrency}",
                     "retry_base_seconds = 0.2",
                     "retry_max_seconds = 2.0",
                     "[logging]",

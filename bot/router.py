@@ -13,6 +13,7 @@ from nio import (
     InviteMemberEvent,
     JoinResponse,
     MegolmEvent,
+    ReactionEvent,
     RoomMessageText,
     SyncResponse,
 )
@@ -25,12 +26,19 @@ from bot.sender import Sender
 from commands.context import Clock
 from commands.dispatch import Dispatcher, IncomingMessage
 from commands.i18n import Translator
+from commands.relay import relay_reply
 from commands.reply import Reply
 from storage import Database
 
 log = logging.getLogger(__name__)
 
 UNDECRYPTABLE_NOTICE_EVERY = 600.0  # seconds, per sender and room
+# A reply to a relayed message that was sent a moment ago: its event id is recorded shortly.
+RELAY_WAITS = (0.3, 0.6, 1.2, 2.5, 5.0)  # seconds
+
+
+class _NotRelayed(Exception):
+    pass
 
 
 def strip_reply_fallback(body: str) -> str:
@@ -61,8 +69,10 @@ class Router:
         prefix: str,
         on_labs_changed: Callable[[], None] | None = None,
         on_due_added: Callable[[datetime], None] | None = None,
+        on_announce: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
+        self.on_announce = on_announce  # the announcement watcher's kick()
         self.on_labs_changed = on_labs_changed  # e.g. the Space manager's kick()
         self.on_due_added = on_due_added  # the due-work timer: re-arm if earlier
         self.dispatcher = dispatcher
@@ -119,6 +129,12 @@ class Router:
             if relates.get("rel_type") == "m.replace":
                 return  # edits are not commands; the original already was one (or not)
             body = strip_reply_fallback(command_text(event.source.get("content", {}), event.body))
+            reply_to = relates.get("m.in_reply_to", {}).get("event_id")
+            if isinstance(reply_to, str) and not body.lstrip().startswith(self.prefix):
+                # A reply to a relayed question or answer goes to the other side, also in a
+                # two-person room where any other message would be a command.
+                if await self._relay(room_id, event.event_id, sender, body, reply_to, RELAY_WAITS) != "unknown":
+                    return
             message = IncomingMessage(
                 event_id=event.event_id,
                 room_id=room_id,
@@ -138,8 +154,52 @@ class Router:
                 self.on_labs_changed()
             if outcome.due_at is not None and self.on_due_added is not None:
                 self.on_due_added(outcome.due_at)
+            if "announce" in outcome.signals and self.on_announce is not None:
+                self.on_announce()
+        elif isinstance(event, ReactionEvent):
+            await self._on_reaction(room_id, event, sender)
         elif isinstance(event, MegolmEvent):
             await self._on_undecryptable(room_id, event)
+
+    async def _relay(
+        self, room_id: str, event_id: str, sender: str, body: str, reply_to: str, waits: tuple[float, ...]
+    ) -> str:
+        """A reply to a relayed message goes to the other side, once (the event is claimed).
+        "relayed", "wait" (retried shortly, in the background) or "unknown" (not for the relay)."""
+        now = self.clock.now()
+        try:
+            async with self.db.transaction() as store:
+                if not await store.events.claim(event_id, room_id, now):
+                    return "relayed"
+                result = await relay_reply(
+                    store, room_id=room_id, event_id=event_id, sender=sender,
+                    sender_name=self.state.display_name(room_id, sender), body=body,
+                    in_reply_to=reply_to, now=now, network=self.dispatcher.network,
+                    translator_for=self.translator_for,
+                )
+                if result != "relayed":
+                    raise _NotRelayed(result)
+                rows = store.outbox.due_now(now)
+        except _NotRelayed as outcome:
+            if outcome.args[0] == "wait" and waits:
+                self._spawn(self._relay_later(room_id, event_id, sender, body, reply_to, waits))
+            return str(outcome.args[0])
+        self.sender.deliver(rows)
+        return "relayed"
+
+    async def _relay_later(
+        self, room_id: str, event_id: str, sender: str, body: str, reply_to: str, waits: tuple[float, ...]
+    ) -> None:
+        await asyncio.sleep(waits[0])
+        if await self._relay(room_id, event_id, sender, body, reply_to, waits[1:]) == "wait" and len(waits) == 1:
+            log.warning("reply %s in %s: the relayed message it answers was never recorded", event_id, room_id)
+
+    async def _on_reaction(self, room_id: str, event: ReactionEvent, sender: str) -> None:
+        """A reaction on a copy of an announcement is that lab's acknowledgement."""
+        async with self.db.transaction() as store:
+            copy = await store.announcements.copy_by_event(room_id, event.reacts_to)
+            if copy is not None:
+                await store.announcements.add_ack(copy, sender, event.key, event.event_id, self.clock.now())
 
     async def _on_undecryptable(self, room_id: str, event: MegolmEvent) -> None:
         log.warning("cannot decrypt %s from %s in %s", event.event_id, event.sender, room_id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -45,6 +46,38 @@ log = logging.getLogger(__name__)
 TXN_MEMORY = timedelta(hours=23)
 SENT_FLUSH_DELAY = 0.25  # seconds
 PERMANENT = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN"}
+# Broadcast rows wait behind everything else, so a reply is not queued behind 500 copies.
+BULK_PURPOSES = frozenset({"announcement", "announcement-edit", "announcement-retract"})
+
+
+class Slots:
+    """A semaphore with two queues: a free slot goes to a waiting urgent row before a bulk one."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+
+    async def acquire(self, bulk: bool) -> None:
+        if self.free > 0 and not any(self._waiting):
+            self.free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[bulk].append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed a slot just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    return
+        self.free += 1
 
 
 UPLOAD = "labnetz.upload"
@@ -63,14 +96,16 @@ class Sender:
         config: DeliveryConfig,
         *,
         on_result: Callable[[OutboxRow, str], None] | None = None,
+        ready: asyncio.Event | None = None,
     ) -> None:
         self.client = client
         self.db = db
         self.clock = clock
         self.config = config
         self.on_result = on_result
+        self.ready = ready  # set once the client knows its rooms (after the first sync)
         self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(config.concurrency)
+        self._limit = Slots(config.concurrency)
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -128,8 +163,13 @@ class Sender:
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
-            async with self._limit:
+            if self.ready is not None:
+                await self.ready.wait()
+            await self._limit.acquire(row.purpose in BULK_PURPOSES)
+            try:
                 await self._attempt(row)
+            finally:
+                self._limit.release()
         except Exception:
             log.exception("delivery of outbox row %s crashed", row.id)
             await self._retry(row, "internal error", counted=True)
@@ -156,9 +196,12 @@ class Sender:
                 resp = await self.client.room_send(
                     row.room_id, row.event_type, row.content, tx_id=txn, ignore_unverified_devices=True
                 )
-        except (*TRANSPORT_ERRORS, LocalProtocolError) as err:
+        except TRANSPORT_ERRORS as err:
             # The homeserver may or may not have the event; resending with the same id is safe.
             await self._retry(row, f"transport: {err!r}", counted=False)
+            return
+        except LocalProtocolError as err:  # e.g. a room the bot has left: nothing was sent
+            await self._retry(row, f"local: {err}", counted=True)
             return
         if isinstance(resp, (RoomSendResponse, RoomRedactResponse)):
             self._sent[row.id] = (resp.event_id, self.clock.now())

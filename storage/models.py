@@ -209,6 +209,7 @@ class Booking(Base):
     __table_args__ = (Index("ix_bookings_space_start", "space_id", "start_at"),)
 
 # Feature tables live in their own modules; importing them here registers them in Base.metadata.
+from storage import models_announce as _models_announce  # noqa: E402,F401
 from storage import models_due as _models_due  # noqa: E402,F401
 from storage import models_experts as _models_experts  # noqa: E402,F401
 from storage import models_milestones as _models_milestones  # noqa: E402,F401

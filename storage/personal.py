@@ -53,6 +53,7 @@ PERSONAL = Registry()
 
 # Tables that never hold a user id or a name.
 NO_PERSONAL_DATA: set[str] = {"meta", "handled_events", "spaces", "alembic_version"}
+NO_PERSONAL_DATA |= {"announcement_copies", "relay_messages"}  # room and event ids only
 
 PERSONAL.register("users", action="delete", user_columns=("user_id",), name_columns=("display_name",))
 PERSONAL.register("rooms", action="scrub", json_columns=("creators",))
@@ -68,3 +69,8 @@ PERSONAL.register(
 )
 PERSONAL.register("due_items", action="delete", user_columns=("owner",), json_columns=("payload",))
 PERSONAL.register("milestones", action="anonymise", user_columns=("owner", "created_by", "done_by"))
+PERSONAL.register("announcements", action="anonymise", user_columns=("author",), name_columns=("author_name",))
+PERSONAL.register("announcement_acks", action="delete", user_columns=("user_id",))
+PERSONAL.register(
+    "questions", action="anonymise", user_columns=("asker", "answered_by"), name_columns=("asker_name",)
+)

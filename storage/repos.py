@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.announce import AnnouncementRepo, QuestionRepo
 from storage.booking import BookingRepo, ClosureRepo, SpaceRepo
 from storage.due import DueRepo
 from storage.experts import ExpertRepo
@@ -60,6 +61,30 @@ class OutboxRepo:
         row = OutboxRow(id=row_id, **values)
         self.added.append(row)
         return row
+
+    async def add_many(
+        self,
+        messages: list[tuple[str, dict[str, Any]]],
+        *,
+        now: datetime,
+        event_type: str = "m.room.message",
+        purpose: str = "reply",
+        reference: str | None = None,
+    ) -> list[OutboxRow]:
+        """Queue (room id, content) pairs due now, in one multi-row INSERT (a broadcast's copies)."""
+        if not messages:
+            return []
+        common: dict[str, Any] = {
+            "event_type": event_type, "purpose": purpose, "reference": reference,
+            "state": DeliveryState.PENDING.value, "attempts": 0, "not_before": now,
+            "created_at": now, "first_attempt_at": now,
+        }
+        values = [{"room_id": room_id, "content": content, **common} for room_id, content in messages]
+        stmt = insert(OutboxRow).returning(OutboxRow.id, sort_by_parameter_order=True)
+        ids = (await self.session.scalars(stmt, values)).all()
+        rows = [OutboxRow(id=row_id, **value) for row_id, value in zip(ids, values, strict=True)]
+        self.added.extend(rows)
+        return rows
 
     async def get(self, row_id: int) -> OutboxRow | None:
         return await self.session.get(OutboxRow, row_id)
@@ -302,3 +327,4 @@ class Store:
         self.due = DueRepo(session)
         self.milestones = MilestoneRepo(session)
         self.experts = ExpertRepo(session)
+        self.announcements, self.questions = AnnouncementRepo(session), QuestionRepo(session)
