@@ -71,7 +71,11 @@ async def give_alice_data_everywhere(chat: Chat, db: Database) -> None:
     assert "angelegt" in await say_("!meilenstein anlegen „Konzept“ --faellig 15.01.2027")  # milestones
     await say_("!meilenstein erledigt 1")  # milestones.done_by
     assert "Erinnerung" in await say_(f"!erinnere morgen 9 Uhr; {NAME} anrufen")  # due_items with her name
+    assert "1" in await say_("!ankuendigen Netzwerktreffen am Freitag", FEDERAL)  # announcements.author
+    assert "#" in await say_("!frage Wie beantragen wir Fördermittel?")  # questions.asker
     async with db.transaction() as store:
+        copy = (await store.announcements.copies(1))[0][0]
+        await store.announcements.add_ack(copy, ADMIN, "✅", "$ack", chat.clock.now())  # announcement_acks
         await store.experts.direct_rooms.remember(ADMIN, ALICE_DM, chat.clock.now())  # direct_rooms
         await store.outbox.add(ALICE_DM, {"msgtype": "m.text", "body": "sent to Alice"}, now=chat.clock.now())
         # A direct room is named after its other member; room creators are user ids.
