@@ -214,8 +214,21 @@ async def test_weekly_digest_lists_milestones_and_bookings_per_day(chat: Chat, d
         "• Mo 30.11.: Coworking: 2 Buchungen, 3 Plätze",
         "• Mi 02.12.: Coworking: 1 Buchung, 1 Platz",
         "Offene Anfragen von OGL Leipzig",
+        "Offene Fragen an das Bundesteam",  # the relay's section (order 40)
+        "Keine.",
     ]
     assert not [room for room, body in sent if body.startswith("Wochenbericht") and room != LEIPZIG]
     async with db.transaction() as store:
         [digest] = await store.due.pending(kind="digest")
     assert digest.due_at == utc(2026, 12, 7, 8)
+
+
+async def test_weekly_digest_lists_the_labs_open_questions(chat: Chat, db: Database, clock: FixedClock) -> None:
+    await ok(chat, "!wochenbericht an")
+    await ok(chat, "!frage Wie beantragen wir Fördermittel für das Reallabor?")
+    sent = await fire_at(db, utc(2026, 11, 30, 8))
+    [body] = [body for room, body in sent if room == LEIPZIG and body.startswith("Wochenbericht")]
+    lines = body.splitlines()
+    assert lines[lines.index("Offene Fragen an das Bundesteam") + 1] == (
+        "• #1, gestellt vor 2 Tagen: Wie beantragen wir Fördermittel für das Reallabor?"
+    )
