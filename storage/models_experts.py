@@ -77,7 +77,7 @@ class ExpertPosting(Base):
     category: Mapped[str] = mapped_column(String(40))
 
     __table_args__ = (
-        # Search, staged by proximity (storage/experts.py ExpertRepo._ranked): the network's
+        # Search, staged by proximity (storage/expert_ranking.py): the network's
         # newest entries at the top weight, and all of a word's entries in a lab or Bundesland.
         # Each holds every column a search reads, so it never visits the table.
         Index(*RANK_INDEX),

@@ -1,4 +1,4 @@
-"""The staged search (storage/experts.py ExpertRepo._ranked) gives the same five as ranking
+"""The staged search (storage/expert_ranking.py) gives the same five as ranking
 every match: relevance, then the asker's lab, Bundesland, network, then recency, then id."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from storage import Database
-from storage.experts import CATEGORY_WEIGHT, ExpertRepo, words
+from storage.expert_ranking import CATEGORY_WEIGHT
+from storage.experts import ExpertRepo, words
 from storage.models import Lab
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
