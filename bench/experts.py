@@ -252,8 +252,10 @@ async def run(ctx: Context) -> dict[str, Any]:
         "answers the same words with the same ranking by lower(col) LIKE '%word%' over every row.",
         "Misspelt queries (Datenshutz, Vergaberehct) are corrected from the vocabulary; the naive scan cannot.",
         "The generated data is dense: about 600 distinct words over all entries, so a stem such as "
-        "'datenschutz' occurs in about 10% of the entries; a search's cost grows with the entries its "
-        "words match (see extra.*.per_query), not with the size of the directory.",
+        "'datenschutz' occurs in about 10% of the entries. The search reads the matches by proximity tier "
+        "in ranking order and stops after five (storage/expert_ranking.py), so its time does not grow with "
+        "the entries its words match (see extra.*.per_query); a question without any match ('Fördermittel') "
+        "shows the handler's fixed cost (dispatcher, reply, outbox, commit) on the same machine.",
         "Measured on a shared 2-core machine; the load average is in the header.",
     ]
     if "postgresql" not in results:

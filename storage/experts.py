@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.expert_contacts import ContactRepo, DirectRoomRepo
+from storage.expert_ranking import KEY_WEIGHT, ranked_hits
 from storage.models_experts import Expert, ExpertPosting, ExpertTerm
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -30,7 +31,7 @@ FUZZY_CANDIDATES = 40  # vocabulary rows ranked by shared trigrams, then scored 
 FUZZY_MIN_SCORE = 80.0  # rapidfuzz score (0..100) a correction needs
 FUZZY_KEEP = 4
 PG_WORD_SIMILARITY = 0.45  # corrections per misspelt word
-KEY_WEIGHT, ABOUT_WEIGHT, CATEGORY_WEIGHT = 2, 1, 2
+ABOUT_WEIGHT = 1  # a word only in the about text (KEY_WEIGHT: name, category, skills)
 
 
 def fold(value: str) -> str:
@@ -157,32 +158,15 @@ class ExpertRepo:
             if query_words or boost or category:
                 return result
             return await self._filtered(result, filters, params)
-        parts = []
         for i, ids in enumerate(term_sets):
             params[f"t{i}"] = ids
             expanding.append(f"t{i}")
-            parts.append(
-                "SELECT expert_id, MAX(weight) AS w, MAX(listed_at) AS listed_at, MAX(lab_id) AS lab_id, "
-                "MAX(state) AS state, MAX(category) AS category FROM expert_postings "
-                f"WHERE term_id IN :t{i} AND {' AND '.join(filters)} GROUP BY expert_id"
-            )
-        if len(parts) == 1:
-            hits = parts[0]
-        else:
-            hits = ("SELECT expert_id, SUM(w) AS w, MAX(listed_at) AS listed_at, MAX(lab_id) AS lab_id, "
-                    "MAX(state) AS state, MAX(category) AS category "
-                    f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY expert_id")
-        score = "h.w"
         if boost:
-            score += f" + CASE WHEN h.category IN :boost THEN {CATEGORY_WEIGHT} ELSE 0 END"
             params["boost"] = boost
             expanding.append("boost")
-        sql = text(
-            f"SELECT h.expert_id, {score} AS relevance FROM ({hits}) h "
-            "ORDER BY relevance DESC, CASE WHEN h.lab_id = :near_lab THEN 0 WHEN h.state = :near_state THEN 1 "
-            "ELSE 2 END, h.listed_at DESC, h.expert_id LIMIT :limit"
-        ).bindparams(*[bindparam(name, expanding=True) for name in expanding])
-        return await self._load(result, (await self.session.execute(sql, params)).all())
+        ranked = await ranked_hits(self.session, term_sets, filters, params, expanding, boost=bool(boost),
+                                   near_lab=near_lab, near_state=near_state, limit=limit)
+        return await self._load(result, ranked)
 
     async def _filtered(self, result: SearchResult, filters: list[str], params: dict[str, Any]) -> SearchResult:
         """No words: listed entries by the filters alone (--state, --lab)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -54,6 +54,12 @@ class ExpertTerm(Base):
     uses: Mapped[int] = mapped_column(default=1)
 
 
+RANK_INDEX = ("ix_expert_postings_rank", "term_id", "weight", text("listed_at DESC"), "expert_id", "lab_id", "state",
+              "category")
+LAB_INDEX = ("ix_expert_postings_lab", "term_id", "lab_id", "weight", text("listed_at DESC"), "expert_id", "state", "category")
+STATE_INDEX = ("ix_expert_postings_state", "term_id", "state", "weight", text("listed_at DESC"), "expert_id", "lab_id", "category")
+
+
 class ExpertPosting(Base):
     """Which entry uses which word, and where: 2 = name, category or skills; 1 = about only.
     Search finds the words by trigram (substring or typo), then the entries through here.
@@ -70,7 +76,15 @@ class ExpertPosting(Base):
     state: Mapped[str | None] = mapped_column(String(2))
     category: Mapped[str] = mapped_column(String(40))
 
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # Search, staged by proximity (storage/expert_ranking.py): the network's
+        # newest entries at the top weight, and all of a word's entries in a lab or Bundesland.
+        # Each holds every column a search reads, so it never visits the table.
+        Index(*RANK_INDEX),
+        Index(*LAB_INDEX),
+        Index(*STATE_INDEX),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class ExpertContact(Base):

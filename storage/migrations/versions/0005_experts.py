@@ -20,6 +20,9 @@ branch_labels = None
 depends_on = None
 
 TS = sa.DateTime(timezone=True)
+RANK_INDEX = ("ix_expert_postings_rank", "term_id", "weight", "listed_at DESC", "expert_id", "lab_id", "state", "category")
+LAB_INDEX = ("ix_expert_postings_lab", "term_id", "lab_id", "weight", "listed_at DESC", "expert_id", "state", "category")
+STATE_INDEX = ("ix_expert_postings_state", "term_id", "state", "weight", "listed_at DESC", "expert_id", "lab_id", "category")
 
 
 def upgrade() -> None:
@@ -71,6 +74,10 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_expert_postings_expert_id", "expert_postings", ["expert_id"])
+    # Search, staged by proximity: the network's newest entries at the top weight, and all of a
+    # word's entries in a lab or Bundesland; each holds every column a search reads.
+    for name, *columns in (RANK_INDEX, LAB_INDEX, STATE_INDEX):
+        op.create_index(name, "expert_postings", [sa.text(c) if " " in c else c for c in columns])
     op.create_table(
         "expert_contacts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -95,10 +102,6 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_expert_terms_trgm ON expert_terms USING gin (term gin_trgm_ops)")
-        # A search reads a word's postings without visiting the table (index-only scan);
-        # on SQLite the postings table is itself clustered by word (WITHOUT ROWID).
-        op.execute("CREATE INDEX ix_expert_postings_cover ON expert_postings (term_id) "
-                   "INCLUDE (expert_id, weight, listed_at, lab_id, state, category)")
     else:
         # rowid = expert_terms.id; kept in step by storage/experts.py.
         op.execute("CREATE VIRTUAL TABLE expert_terms_fts USING fts5(term, tokenize='trigram')")
