@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 ## make test: the whole suite (unit + integration against a real Synapse)
 test: $(STAMP)
-	$(PY) -m pytest -q -ra $(PYTEST_ARGS)
+	$(PY) -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
 
 ## make bench: benchmarks, results under bench/results/
 bench: $(STAMP)
