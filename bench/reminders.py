@@ -19,6 +19,10 @@ plus a grace period; duplicates and missing ones are counted.
 The peer, matrix-reminder-bot 0.4.0 (`bench/peer_reminderbot.py`, its own venv), is measured the
 same way on the same Synapse in the same run, when that module is present and `available()`;
 the ratios are Labnetz / peer.
+
+For iterating locally: LABNETZ_BENCH_NO_PEER=1 skips the peer, LABNETZ_BENCH_NO_STARTUP=1 the
+start-up series (the results are then incomplete: don't commit them), and LABNETZ_BENCH_PYSPY=
+<path to py-spy> records the bot's stacks while firing (collapsed, next to the results' tmp dir).
 """
 
 from __future__ import annotations
@@ -252,6 +256,7 @@ async def firing(ctx: Context, bot: BotProcess, rooms: list[str], base: Path) ->
         pid = bot._process.pid if bot._process is not None else 0  # noqa: SLF001
         await asyncio.sleep(max(0.0, first_due - time.time()))
         cpu_before = _cpu(pid)
+        spy = _pyspy(ctx, pid, due[-1] + GRACE_S - time.time())
         await asyncio.sleep(max(0.0, due[-1] + GRACE_S - time.time()))
         seen: dict[int, list[int]] = {}
         stable_since, last = time.monotonic(), -1
@@ -264,6 +269,8 @@ async def firing(ctx: Context, bot: BotProcess, rooms: list[str], base: Path) ->
                 break
             await asyncio.sleep(2)
         cpu_firing = _cpu(pid) - cpu_before
+        if spy is not None:
+            await asyncio.to_thread(spy.wait)
     finally:
         await asyncio.to_thread(bot.stop)
     lateness = [min(seen[k]) / 1000 - due[k] for k in sorted(seen)]
@@ -277,6 +284,20 @@ async def firing(ctx: Context, bot: BotProcess, rooms: list[str], base: Path) ->
         "bot_cpu_s_while_firing": round(cpu_firing, 2),
         "window_s": round(due[-1] + GRACE_S - first_due, 1),
     }
+
+
+def _pyspy(ctx: Context, pid: int, seconds: float) -> Any:
+    """py-spy recording the bot while firing, if LABNETZ_BENCH_PYSPY names the binary."""
+    import subprocess
+
+    binary = os.environ.get("LABNETZ_BENCH_PYSPY")
+    if not binary:
+        return None
+    out = ctx.tmp / "firing.pyspy.txt"
+    ctx.log(f"py-spy records the bot into {out}")
+    return subprocess.Popen([binary, "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+                             "--duration", str(int(seconds)), "--output", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def floor(ctx: Context, hs: LocalSynapse, rooms: list[str], creator: tuple[str, str]) -> list[float]:
@@ -358,11 +379,16 @@ async def run(ctx: Context) -> dict[str, Any]:
         await asyncio.to_thread(hs.start)
         ctx.log(f"Synapse up at {hs.url}")
         bot, rooms, base, creator = await prepare(ctx, hs)
-        ours = await startup(ctx, bot, rooms, base, starts)
+        if os.environ.get("LABNETZ_BENCH_NO_STARTUP"):
+            run0 = {"ready_s": 0.0, "cpu_s": 0.0, "rss_mib": 0.0, "rss_settled_mib": 0.0, "hwm_settled_mib": 0.0}
+            ours = {str(p): _medians([run0]) | {"runs": [run0]} for p in (0, PENDING)}
+        else:
+            ours = await startup(ctx, bot, rooms, base, starts)
         floor_late = await floor(ctx, hs, rooms, creator)
         fired = await firing(ctx, bot, rooms, base)
         ctx.log(f"firing: {fired['delivered']}/{N} delivered, {fired['duplicates']} duplicates")
-        peer = await peer_figures(ctx, hs, starts)
+        peer = ({"measured": False, "reason": "skipped (LABNETZ_BENCH_NO_PEER)"}
+                if os.environ.get("LABNETZ_BENCH_NO_PEER") else await peer_figures(ctx, hs, starts))
     finally:
         await asyncio.to_thread(hs.stop)
 
