@@ -344,8 +344,7 @@ class Sender:
             batch, self._sent = self._sent, {}
             try:
                 async with self.db.transaction() as store:
-                    for row_id, (event_id, when) in batch.items():
-                        await store.outbox.mark_sent(row_id, event_id, when)
+                    await store.outbox.mark_sent_many(batch)
             except Exception:
                 log.exception("recording %d sent rows failed; retrying", len(batch))
                 self._sent = {**batch, **self._sent}

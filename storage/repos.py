@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,6 +128,21 @@ class OutboxRepo:
                 last_error=None,
             )
         )
+
+    async def mark_sent_many(self, sent: dict[int, tuple[str, datetime]]) -> None:
+        """`mark_sent` for many rows (row id -> (event id, sent at)) in one executemany."""
+        if not sent:
+            return
+        table = OutboxRow.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(state=DeliveryState.SENT.value, event_id=bindparam("sent_event_id"), sent_at=bindparam("sent_when"),
+                    attempts=table.c.attempts + 1, last_error=None)
+        )
+        conn = await self.session.connection()
+        await conn.execute(stmt, [{"row_id": row_id, "sent_event_id": event_id, "sent_when": when}
+                                  for row_id, (event_id, when) in sent.items()])
 
     async def mark_retry(self, row_id: int, error: str, not_before: datetime) -> None:
         await self.session.execute(
