@@ -47,6 +47,22 @@ async def test_outbox_row_is_due_until_sent_and_then_counted_as_sent(
         assert sent is not None and sent.event_id == "$e" and sent.attempts == 1
 
 
+async def test_many_sent_rows_are_recorded_at_once_each_with_its_own_event(
+    db: Database, clock: FixedClock
+) -> None:
+    async with db.transaction() as store:
+        rows = [await store.outbox.add("!r:x", {"body": str(k)}, now=clock.now()) for k in range(3)]
+    later = clock.now() + timedelta(seconds=1)
+    async with db.transaction() as store:
+        await store.outbox.mark_sent_many({rows[0].id: ("$a", later), rows[2].id: ("$c", later)})
+    async with db.transaction() as store:
+        assert [r.id for r in await store.outbox.due(later)] == [rows[1].id]
+        first, third = await store.outbox.get(rows[0].id), await store.outbox.get(rows[2].id)
+        assert first is not None and (first.event_id, first.attempts, first.sent_at) == ("$a", 1, later)
+        assert third is not None and third.event_id == "$c"
+        assert await store.outbox.counts() == {"pending": 1, "sent": 2, "failed": 0}
+
+
 async def test_rolled_back_transaction_leaves_no_outbox_row(db: Database, clock: FixedClock) -> None:
     class Boom(Exception):
         pass
