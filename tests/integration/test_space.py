@@ -25,7 +25,7 @@ NioClient = Callable[..., Awaitable[AsyncClient]]
 
 
 async def command(user: AsyncClient, room: str, body: str, expect: str) -> str:
-    reply = await wait_for_message(user, room, replies_to(await send_text(user, room, body)), timeout=20)
+    reply = await wait_for_message(user, room, replies_to(await send_text(user, room, body)), timeout=60)
     assert expect in reply.body, reply.body
     return reply.body
 
@@ -50,7 +50,7 @@ def children(synapse: LocalSynapse, space_id: str) -> set[str]:
     }
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
