@@ -112,6 +112,7 @@ async def test_space_follows_linked_labs_per_bundesland(
     assert sn_state[("m.space.parent", spaces["space:network"])]["via"] == ["localhost"]
     # m.space.parent in room A is best effort (the bot has no power there): not asserted.
 
+    logged_before_unlink = len(bot.log_path.read_text().splitlines())
     await command(admin, room_b, "!labor trennen", "nicht mehr")
 
     async def unlinked() -> bool:
@@ -120,6 +121,12 @@ async def test_space_follows_linked_labs_per_bundesland(
         )
 
     await eventually(unlinked, "NW emptied and dropped from the network Space")
+
+    async def pass_finished() -> bool:  # the reconcile that did it has finished all its changes
+        lines = bot.log_path.read_text().splitlines()[logged_before_unlink:]
+        return any("space reconciled: " in line for line in lines)
+
+    await eventually(pass_finished, "the reconcile after the unlink to finish")
     assert children(synapse, spaces["space:network"]) == {spaces["space:SN"]}
     assert children(synapse, spaces["space:SN"]) == {room_a}
     assert await space_ids(database_url) == spaces, "the emptied sub-Space is kept for reuse"
