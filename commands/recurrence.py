@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
 from commands.errors import BadArguments
 from commands.i18n import N_
 from commands.when import NOT_UNDERSTOOD as WHEN_NOT_UNDERSTOOD
 from commands.when import local_to_utc, parse_when
+from storage.due import next_occurrence, valid_recurrence
 
 NO_SEMICOLON = N_("Please separate the time and the text with “;”.")
 NO_TIME = N_("When? Put the time before the “;”.")
@@ -321,10 +320,8 @@ def _crontab(fields: list[str], text: str) -> str:
         raise BadArguments(BAD_CRON, cron=raw)
     fields[4] = _dow_names(fields[4], raw)
     crontab = " ".join(fields)
-    try:
-        CronTrigger.from_crontab(crontab, timezone=UTC)
-    except ValueError:
-        raise BadArguments(BAD_CRON, cron=raw) from None
+    if not valid_recurrence(crontab):
+        raise BadArguments(BAD_CRON, cron=raw)
     return crontab
 
 
@@ -358,10 +355,11 @@ def _cron_day(text: str, raw: str) -> int:
 
 
 def next_fire(crontab: str, tz: ZoneInfo, after: datetime) -> datetime | None:
-    """The first firing strictly after `after`, in UTC (None: never)."""
-    trigger = CronTrigger.from_crontab(crontab, timezone=tz)
-    found = trigger.get_next_fire_time(None, after.astimezone(tz) + timedelta(microseconds=1))
-    return None if found is None else found.astimezone(UTC)
+    """The first firing strictly after `after`, in UTC (None: never); the engine's own rule."""
+    try:
+        return next_occurrence(crontab, tz.key, after)
+    except (ValueError, KeyError):
+        return None
 
 
 def _first_fire(crontab: str, tz: ZoneInfo, now: datetime, text: str) -> datetime:
