@@ -24,6 +24,7 @@ from sqlalchemy import insert, update
 from bench import Context, database, ratio, summary
 from bot.i18n import translator
 from commands.context import FixedClock, NetworkSettings
+from commands.crontab import add_recurring
 from commands.digest import DIGEST, DIGEST_RECURRENCE, digest_subject
 from commands.duework import FireContext, due_handler, fire_due
 from commands.milestone_notices import ensure_recurring
@@ -85,7 +86,7 @@ async def seed(db: Database, labs: int, background: int) -> dict[str, Any]:
                 # Planned on Sunday 09:00: Konzept's due-day notice and Satzung's next overdue
                 # notice both fall on Monday 09:00.
                 await schedule_notices(store, milestone, "Europe/Berlin", MONDAY - timedelta(days=1))
-            await store.due.add(DIGEST, None, now=MONDAY - timedelta(hours=1), room_id=f"!lab{lab_id}:example.org",
+            await add_recurring(store.due, DIGEST, now=MONDAY - timedelta(hours=1), room_id=f"!lab{lab_id}:example.org",
                                 lab_id=lab_id, subject=digest_subject(lab_id), recurrence=DIGEST_RECURRENCE,
                                 timezone="Europe/Berlin")
         await ensure_recurring(store, MONDAY - timedelta(hours=1), NETWORK)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from commands.availability import WEEKDAYS_DE, WEEKDAYS_EN, day_span
 from commands.context import Context
+from commands.crontab import add_recurring
 from commands.duework import FireContext, due_handler
 from commands.errors import BadArguments
 from commands.i18n import N_
@@ -184,7 +185,7 @@ async def digest(ctx: Context, args: Args) -> Reply:
     pending = await ctx.store.due.pending(room_id=ctx.room_id, kind=DIGEST)
     if word in _ON:
         if not pending:
-            item = await ctx.store.due.add(DIGEST, None, now=ctx.now(), room_id=ctx.room_id, lab_id=lab.id,
+            item = await add_recurring(ctx.store.due, DIGEST, now=ctx.now(), room_id=ctx.room_id, lab_id=lab.id,
                                            subject=digest_subject(lab.id), recurrence=DIGEST_RECURRENCE,
                                            timezone=lab.timezone)
             ctx.signals.add("due")

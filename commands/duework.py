@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from commands.context import NetworkSettings
+from commands.crontab import next_occurrence
 from commands.i18n import Translator
 from commands.reply import Reply
 from storage import Database, Store
@@ -161,7 +162,10 @@ async def _fire_batch(
             except Exception as err:  # a bug in one handler must not block the others
                 log.exception("due item %s (%s) raised", item.id, item.kind)
                 raise _HandlerFailed(item.id, f"{type(err).__name__}: {err}") from err
-            store.due.advance(item, now)
+            following = None
+            if item.recurrence:  # occurrences missed while down collapse into this delivery
+                following = next_occurrence(item.recurrence, item.timezone, max(now, item.due_at))
+            store.due.advance(item, now, following)
             fired += 1
         rows = [row for row in fire.rows if row.not_before <= now]
         more = len(items) == limit

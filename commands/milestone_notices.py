@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from commands.context import NetworkSettings
+from commands.crontab import add_recurring
 from commands.duework import FireContext, due_handler
 from commands.milestone_plan import (
     NOTICE,
@@ -126,7 +127,7 @@ async def ensure_recurring(store: Store, now: datetime, network: NetworkSettings
         else:
             await store.due.cancel(item.id)
     if keep is None:
-        await store.due.add(SUMMARY, None, now=now, recurrence=SUMMARY_RECURRENCE,
+        await add_recurring(store.due, SUMMARY, now=now, recurrence=SUMMARY_RECURRENCE,
                             timezone=network.timezone, subject=SUMMARY_SUBJECT)
 
 

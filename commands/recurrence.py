@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from commands.crontab import next_occurrence, valid_recurrence
 from commands.errors import BadArguments
 from commands.i18n import N_
 from commands.when import NOT_UNDERSTOOD as WHEN_NOT_UNDERSTOOD
 from commands.when import local_to_utc, parse_when
-from storage.due import next_occurrence, valid_recurrence
 
 NO_SEMICOLON = N_("Please separate the time and the text with “;”.")
 NO_TIME = N_("When? Put the time before the “;”.")

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from commands.announce import announce_group  # one help group for both
 from commands.context import Context, NetworkSettings
+from commands.crontab import add_recurring
 from commands.duework import FireContext, due_handler
 from commands.errors import BadArguments, Conflict, NotAllowed, NotFound
 from commands.i18n import N_, Translator
@@ -72,7 +73,7 @@ async def ask(ctx: Context, args: Args) -> Reply:
                                      reference=f"question:{question.id}")
     await ctx.store.questions.add_relay(question.id, federal, row.id, ctx.room_id, ctx.event_id, now)
     if not await ctx.store.due.pending(kind=DIGEST_KIND, limit=1):
-        await ctx.store.due.add(DIGEST_KIND, None, now=now, room_id=federal, subject=DIGEST_SUBJECT,
+        await add_recurring(ctx.store.due, DIGEST_KIND, now=now, room_id=federal, subject=DIGEST_SUBJECT,
                                 recurrence=DIGEST_CRON, timezone=ctx.network.timezone)
     await ctx.audit("ask", id=question.id)
     return Reply.text(ctx._("Your question #{id} was forwarded to the federal team. Their answers will appear here as replies to your question."),

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from commands.context import Context
+from commands.crontab import next_occurrence
 from commands.duework import FireContext, due_handler
 from commands.errors import BadArguments, NotFound
 from commands.i18n import N_
@@ -19,7 +20,6 @@ from commands.recurrence import parse_schedule, split_reminder
 from commands.registry import CommandGroup
 from commands.reply import Reply
 from commands.roles import Role
-from storage.due import next_occurrence
 from storage.models_due import DueItem
 
 reminders_group = CommandGroup(N_("Reminders"))

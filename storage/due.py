@@ -2,82 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_due import DueItem, DueState
-
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # crontab numbering, 7 = Sunday
-
-
-def _weekdays(field: str) -> str:
-    """A crontab day-of-week field in APScheduler's terms.
-
-    APScheduler 3 counts weekdays from Monday = 0, crontab from Sunday = 0 (and 7), and its
-    `from_crontab` does not convert. Numbers are therefore turned into names here.
-    """
-    if field == "*":
-        return "*"
-    names: list[str] = []
-    for part in field.split(","):
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if base == "*":
-            first, last = 0, 6
-        elif "-" in base:
-            low, high = base.split("-", 1)
-            if not (low.isdigit() and high.isdigit()):
-                names.append(part)  # names such as mon-fri are understood as they are
-                continue
-            first, last = int(low), int(high)
-        elif base.isdigit():
-            first = last = int(base)
-            if step_text:
-                last = 6
-        else:
-            names.append(part)
-            continue
-        if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last and step > 0):
-            raise ValueError(f"bad day of week {part!r}")
-        names.extend(_WEEKDAYS[day] for day in range(first, last + 1, step))
-    return ",".join(dict.fromkeys(names))
-
-
-def cron_trigger(recurrence: str, timezone: str) -> CronTrigger:
-    """A trigger for a 5-field crontab ("m h dom mon dow") in the given IANA zone."""
-    fields = recurrence.split()
-    if len(fields) != 5:
-        raise ValueError(f"a crontab has 5 fields, not {len(fields)}: {recurrence!r}")
-    minute, hour, day, month, day_of_week = fields
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(day_of_week),
-        timezone=ZoneInfo(timezone),
-    )
-
-
-def next_occurrence(recurrence: str, timezone: str, after: datetime) -> datetime:
-    """The first occurrence of a crontab strictly after `after`, computed in local time.
-
-    The trigger works in the item's zone, so 09:00 stays 09:00 local across daylight-saving changes.
-    """
-    trigger = cron_trigger(recurrence, timezone)
-    found = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
-    if found is None:  # a crontab always has a next occurrence; guard against a bad expression
-        raise ValueError(f"recurrence {recurrence!r} has no next occurrence")
-    return found.astimezone(ZoneInfo("UTC"))
-
-
-def valid_recurrence(recurrence: str) -> bool:
-    try:
-        cron_trigger(recurrence, "UTC")
-    except (ValueError, KeyError):
-        return False
-    return True
 
 
 class DueRepo:
@@ -88,7 +19,7 @@ class DueRepo:
     async def add(
         self,
         kind: str,
-        due_at: datetime | None,
+        due_at: datetime,
         *,
         now: datetime,
         payload: dict[str, Any] | None = None,
@@ -99,11 +30,8 @@ class DueRepo:
         recurrence: str | None = None,
         timezone: str = "Europe/Berlin",
     ) -> DueItem:
-        """Queue an item. With a recurrence and no due time, the first occurrence after now is used."""
-        if due_at is None:
-            if recurrence is None:
-                raise ValueError("an item needs a due time or a recurrence")
-            due_at = next_occurrence(recurrence, timezone, now)
+        """Queue an item due at `due_at`; a recurring one keeps its crontab and zone, and the
+        firing code computes each next occurrence (commands/crontab.py)."""
         values: dict[str, Any] = {
             "kind": kind,
             "state": DueState.PENDING.value,
@@ -194,15 +122,14 @@ class DueRepo:
         )
         return list((await self.session.scalars(stmt)).all())
 
-    def advance(self, item: DueItem, now: datetime) -> None:
-        """After firing: a recurring item moves to its next occurrence after now, others are done.
-
-        Occurrences missed while the process was down collapse into the one delivery just made.
-        """
+    def advance(self, item: DueItem, now: datetime, next_due_at: datetime | None) -> None:
+        """After firing: a recurring item moves to `next_due_at` (its next occurrence after now,
+        computed by the caller), others are done. Occurrences missed while the process was down
+        collapse into the one delivery just made."""
         item.fired_count += 1
         item.last_fired_at = now
-        if item.recurrence:
-            item.due_at = next_occurrence(item.recurrence, item.timezone, max(now, item.due_at))
+        if item.recurrence and next_due_at is not None:
+            item.due_at = next_due_at
         else:
             item.state = DueState.DONE
 

@@ -8,9 +8,9 @@ import pytest
 
 from bot.i18n import translator
 from commands.context import FixedClock, NetworkSettings
+from commands.crontab import add_recurring, next_occurrence
 from commands.duework import FireContext, due_handler, fire_due
 from storage import Database
-from storage.due import next_occurrence
 from storage.models import Base
 from storage.models_due import DueItem, DueState
 from storage.personal import NO_PERSONAL_DATA, PERSONAL
@@ -43,8 +43,11 @@ async def _bodies(db: Database) -> list[str]:
 
 async def _add(db: Database, clock: FixedClock, due_at: datetime | None, text: str, **kw) -> int:
     async with db.transaction() as store:
-        item = await store.due.add(kw.pop("kind", "test_echo"), due_at, now=clock.now(),
-                                   payload={"text": text}, room_id=ROOM, **kw)
+        kind = kw.pop("kind", "test_echo")
+        if due_at is None:  # a recurring item starts at its first occurrence
+            item = await add_recurring(store.due, kind, now=clock.now(), payload={"text": text}, room_id=ROOM, **kw)
+        else:
+            item = await store.due.add(kind, due_at, now=clock.now(), payload={"text": text}, room_id=ROOM, **kw)
     return item.id
 
 
