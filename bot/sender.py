@@ -22,6 +22,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from nio import (
     AsyncClient,
@@ -37,6 +38,7 @@ from nio.exceptions import LocalProtocolError
 from bot.client import TRANSPORT_ERRORS
 from bot.config import DeliveryConfig
 from commands.context import Clock
+from commands.duework import late_variant
 from storage import Database
 from storage.models import OutboxRow
 
@@ -188,13 +190,14 @@ class Sender:
                 return
             if UPLOAD in row.content and not await self._upload(row):
                 return
+            content = await self._late_checked(row, now)
             if row.event_type == "m.room.redaction":
                 resp = await self.client.room_redact(
                     row.room_id, row.content["redacts"], row.content.get("reason"), tx_id=txn
                 )
             else:
                 resp = await self.client.room_send(
-                    row.room_id, row.event_type, row.content, tx_id=txn, ignore_unverified_devices=True
+                    row.room_id, row.event_type, content, tx_id=txn, ignore_unverified_devices=True
                 )
         except TRANSPORT_ERRORS as err:
             # The homeserver may or may not have the event; resending with the same id is safe.
@@ -223,6 +226,17 @@ class Sender:
             await self._fail(row, message)
             return
         await self._retry(row, message, counted=True)
+
+    async def _late_checked(self, row: OutboxRow, now: datetime) -> dict[str, Any]:
+        """The content to send now: a due row that only gets out after its due time (the
+        homeserver was down) becomes its late variant, kept in the row so that a retry sends
+        the same; otherwise the row's content without the variant."""
+        content, late = late_variant(row.content, now)
+        if late:
+            async with self.db.transaction() as store:
+                await store.outbox.set_content(row.id, content)
+            row.content = content
+        return content
 
     async def _resolve_direct(self, row: OutboxRow) -> bool:
         """Point a row addressed to a user at the bot's direct room with them."""

@@ -27,6 +27,21 @@ log = logging.getLogger(__name__)
 
 # An item fired later than this after its due time is marked late ("verspätet").
 LATE_AFTER = timedelta(seconds=60)
+# A row fired on time may still reach the room late (homeserver down): it then carries its late
+# variant under this key, {"after": ISO time, "content": {...}}, and the sender sends that one
+# instead once `after` has passed (see `late_variant`).
+LATE_VARIANT = "labnetz.late"
+
+
+def late_variant(content: dict[str, Any], now: datetime) -> tuple[dict[str, Any], bool]:
+    """The content to send at `now`: the row's late variant once its time has passed, else the
+    content without the variant. The flag says whether the late variant was chosen."""
+    variant = content.get(LATE_VARIANT)
+    if variant is None:
+        return content, False
+    if now > datetime.fromisoformat(variant["after"]):
+        return dict(variant["content"]), True
+    return {k: v for k, v in content.items() if k != LATE_VARIANT}, False
 
 DueHandler = Callable[["FireContext", DueItem], Awaitable[None]]
 _HANDLERS: dict[str, DueHandler] = {}
@@ -79,10 +94,19 @@ class FireContext:
         *,
         purpose: str = "due",
         not_before: datetime | None = None,
+        late: Reply | dict[str, Any] | None = None,
     ) -> OutboxRow:
-        """Queue a message. Its reference names the item and the firing, for tracing."""
+        """Queue a message. Its reference names the item and the firing, for tracing.
+
+        `late` is the same message marked late: sent instead if the row only reaches the
+        homeserver more than LATE_AFTER after the due time (the homeserver was down)."""
         if isinstance(content, Reply):
             content = content.content()
+        if isinstance(late, Reply):
+            late = late.content()
+        if late is not None and not self.late and self.scheduled_for is not None:
+            content = {**content, LATE_VARIANT: {"after": (self.scheduled_for + LATE_AFTER).isoformat(),
+                                                 "content": late}}
         assert self.item is not None
         reference = f"due:{self.item.id}:{self.item.fired_count}"
         row = await self.store.outbox.add(

@@ -135,16 +135,24 @@ async def fire_reminder(fire: FireContext, item: DueItem) -> None:
     language = await fire.language_of(item.room_id)
     tr = fire.translator(language)
     text = str((item.payload or {}).get("text", ""))
-    reply = Reply()
-    if fire.late:
-        reply.p(tr.gettext("⏰ **Reminder** (late, was due {when}): {text}"),
-                when=local_time(fire.scheduled_for, item.timezone, language), text=text)
-    else:
-        reply.p(tr.gettext("⏰ **Reminder:** {text}"), text=text)
+    upcoming = None
     if item.recurrence:
         upcoming = next_occurrence(item.recurrence, item.timezone, max(fire.now, item.due_at))
-        reply.p(tr.gettext("Next time: {when} (#{id})"), when=local_time(upcoming, item.timezone, language),
-                id=item.id)
-    if item.owner:
-        reply.mentions.append(item.owner)
-    await fire.send(item.room_id, reply, purpose="reminder")
+
+    def message(late: bool) -> Reply:
+        reply = Reply()
+        if late:
+            reply.p(tr.gettext("⏰ **Reminder** (late, was due {when}): {text}"),
+                    when=local_time(fire.scheduled_for, item.timezone, language), text=text)
+        else:
+            reply.p(tr.gettext("⏰ **Reminder:** {text}"), text=text)
+        if upcoming is not None:
+            reply.p(tr.gettext("Next time: {when} (#{id})"), when=local_time(upcoming, item.timezone, language),
+                    id=item.id)
+        if item.owner:
+            reply.mentions.append(item.owner)
+        return reply
+
+    # Fired on time, it carries its late form too: if the homeserver is down until after the
+    # due time, the sender sends that one (marked late) instead.
+    await fire.send(item.room_id, message(fire.late), purpose="reminder", late=message(True))

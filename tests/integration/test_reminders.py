@@ -11,10 +11,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nio import AsyncClient, RoomGetEventResponse
+from sqlalchemy import select
 
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
+from commands.duework import LATE_VARIANT
 from storage import Database
+from storage.models import OutboxRow
 
 from .matrix_helpers import login_client, send_text, wait_for_message
 from .test_bot import joined_room_with_bot, replies_to, room_bodies
@@ -70,6 +73,7 @@ async def test_a_reminder_in_five_seconds_arrives_about_five_seconds_later(
     fired = await wait_for_message(user, room, reminder_from(bot, "Test"), timeout=30)
     assert fired.body == "⏰ Erinnerung: Test"
     assert fired.source["content"]["m.mentions"] == {"user_ids": [user.user_id]}
+    assert LATE_VARIANT not in fired.source["content"]  # the late form stays in the outbox
     delay = (fired.server_timestamp - await server_ts(user, room, command)) / 1000
     assert 5.0 <= delay <= 8.0, f"arrived {delay:.2f} s after the command"
 
@@ -178,11 +182,22 @@ async def test_a_reminder_due_while_the_homeserver_is_down_arrives_once(
                 async with db.transaction() as store:
                     item = await store.due.get(ident)
                 assert item is not None and item.state == "done", item  # fired during the outage
+                # It was fired on time, so its row carries the late form for a long outage. As in
+                # the kill test, make the outage look two minutes long instead of waiting for it.
+                async with db.transaction() as store:
+                    rows = (await store.session.scalars(select(OutboxRow).where(
+                        OutboxRow.purpose == "reminder", OutboxRow.room_id == room))).all()
+                    assert len(rows) == 1 and LATE_VARIANT in rows[0].content, rows
+                    variant = rows[0].content[LATE_VARIANT]
+                    rows[0].content = {**rows[0].content, LATE_VARIANT: {
+                        **variant, "after": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}}
             finally:
                 await db.close()
             hs.start()
             fired = await wait_for_message(user, room, reminder_from(bot, "Trotz Ausfall"), timeout=60)
             assert fired.server_timestamp / 1000 > time.time() - (time.monotonic() - stopped)
+            assert fired.body.startswith("⏰ Erinnerung (verspätet, fällig war "), fired.body
+            assert LATE_VARIANT not in fired.source["content"], fired.source["content"]
             await wait_quiet(user, room, 5)
             bodies = await room_bodies(user, room, bot.user_id)
             assert sum("Trotz Ausfall" in b and b.startswith("⏰") for b in bodies) == 1, bodies

@@ -9,7 +9,14 @@ import pytest
 from bot.i18n import translator
 from commands.context import FixedClock, NetworkSettings
 from commands.crontab import add_recurring, next_occurrence
-from commands.duework import FireContext, due_handler, fire_due
+from commands.duework import (
+    LATE_AFTER,
+    LATE_VARIANT,
+    FireContext,
+    due_handler,
+    fire_due,
+    late_variant,
+)
 from storage import Database
 from storage.models import Base
 from storage.models_due import DueItem, DueState
@@ -171,3 +178,15 @@ def test_crontab_weekdays_follow_crontab_numbering(expr: str, expected_local: st
     after = datetime(2026, 11, 27, 9, tzinfo=UTC)  # Friday 10:00 in Berlin
     local = next_occurrence(expr, "Europe/Berlin", after).astimezone(ZoneInfo("Europe/Berlin"))
     assert local.strftime("%Y-%m-%d %H:%M %a") == expected_local
+
+
+def test_a_late_variant_is_chosen_only_after_its_time() -> None:
+    """A row fired on time carries its late form; the sender picks one by the time it sends."""
+    due = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    content = {"body": "⏰ Erinnerung: Test",
+               LATE_VARIANT: {"after": (due + LATE_AFTER).isoformat(), "content": {"body": "⏰ Erinnerung (verspätet)"}}}
+    on_time, late = late_variant(content, due + timedelta(seconds=59))
+    assert (on_time, late) == ({"body": "⏰ Erinnerung: Test"}, False)
+    marked, late = late_variant(content, due + timedelta(seconds=61))
+    assert (marked, late) == ({"body": "⏰ Erinnerung (verspätet)"}, True)
+    assert late_variant({"body": "x"}, due) == ({"body": "x"}, False)

@@ -12,7 +12,7 @@ import pytest
 
 from bot.i18n import translator
 from commands.context import FixedClock
-from commands.duework import fire_due
+from commands.duework import LATE_VARIANT, fire_due
 from storage import Database
 from storage.models_due import DueState
 from tests.unit.commandkit import Chat
@@ -58,6 +58,11 @@ async def test_one_off_is_stored_and_fires_once_in_the_room(chat: Chat, clock: F
     assert message["body"] == "⏰ Erinnerung: Test"
     assert message["formatted_body"] == "<p>⏰ <strong>Erinnerung:</strong> Test</p>"
     assert message["m.mentions"] == {"user_ids": [BOB]}
+    # Fired on time, it carries its late form for a homeserver outage, sent after 10:01:05.
+    late = message[LATE_VARIANT]
+    assert late["after"] == (clock.now() + timedelta(seconds=65)).isoformat()
+    assert late["content"]["body"] == "⏰ Erinnerung (verspätet, fällig war Fr 27.11.2026 10:00): Test"
+    assert late["content"]["m.mentions"] == {"user_ids": [BOB]}
     assert await fire(chat, clock.now() + timedelta(minutes=5)) == []
     assert await pending(chat) == []
 
@@ -66,6 +71,7 @@ async def test_late_firing_is_marked_late_with_the_due_time(chat: Chat, clock: F
     await say(chat, "!erinnere morgen 9 Uhr; Förderantrag abschicken")
     [message] = await fire(chat, datetime(2026, 11, 28, 11, 30, tzinfo=UTC))  # down from 9:00 to 12:30
     assert message["body"] == "⏰ Erinnerung (verspätet, fällig war Sa 28.11.2026 09:00): Förderantrag abschicken"
+    assert LATE_VARIANT not in message  # already late: nothing to swap
 
 
 async def test_english_room_gets_english(chat: Chat, clock: FixedClock) -> None:
