@@ -27,26 +27,11 @@ from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomResolveAliasResponse
 
-from bot.demoseed import seed_labs
+from bot.demobanner import print_banner
+from bot.demoexperts import enter_experts
+from bot.demoseed import ADMIN, BOT, DEMO_USERS, ROOMS, seed_labs
 from bot.devserver import LocalSynapse, SynapseError, free_port, port_is_free
 
-BOT = "labnetz"
-ADMIN = "demo-admin"
-# localpart -> display name; the bot's display name comes from its config.
-DEMO_USERS = {
-    ADMIN: "Demo Admin",
-    "anna": "Anna Schmidt",
-    "ben": "Ben Yilmaz",
-    "clara": "Clara Weber",
-}
-# alias localpart -> (room name, encrypted)
-ROOMS = {
-    "bundesteam": ("Bundesteam", False),
-    "ogl-leipzig": ("OGL Leipzig", False),
-    "ogl-koeln": ("OGL Köln", False),
-    # One encrypted lab room shows that the bot handles E2EE.
-    "ogl-kiel": ("OGL Kiel", True),
-}
 HEALTH_TIMEOUT = 60.0
 
 
@@ -292,70 +277,6 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
-def _labnetz_command() -> str:
-    script = Path(sys.executable).parent / "labnetz"
-    if not script.exists():
-        return "labnetz"
-    with contextlib.suppress(ValueError):
-        return str(script.relative_to(Path.cwd()))
-    return str(script)
-
-
-def print_banner(hs: LocalSynapse, passwords: dict[str, str], web_url: str | None) -> None:
-    cmd = _labnetz_command()
-    users = [(hs.user_id(u), DEMO_USERS[u], passwords[u]) for u in DEMO_USERS]
-    aliases = [f"#{alias}:{hs.server_name}" for alias in ROOMS]
-    admin = hs.user_id(ADMIN)
-    user_lines = "\n".join(f"    {uid:<24} {name:<14} {pw}" for uid, name, pw in users)
-    room_lines = "\n".join(
-        f"    {a:<28} {ROOMS[alias][0]}" + ("  (verschlüsselt / encrypted)" if ROOMS[alias][1] else "")
-        for alias, a in zip(ROOMS, aliases, strict=True)
-    )
-    web = (
-        f"  Web:        {web_url}/health   {web_url}/metrics"
-        if web_url
-        else "  Web:        (Bot nicht gestartet / bot not started)"
-    )
-    print(
-        f"""
-================================================================================
- Labnetz-Demo läuft / Labnetz demo is running
-================================================================================
-  Homeserver: {hs.url}
-{web}
-
-  Benutzer / users (Passwort / password):
-{user_lines}
-    {hs.user_id(BOT):<24} {"(der Bot / the bot)":<14}
-
-  Räume / rooms:
-{room_lines}
-
-DE: Chatten Sie im Terminal mit dem Bot:
-EN: Chat with the bot from a terminal:
-
-  {cmd} chat --homeserver {hs.url} --user {admin} --password {passwords[ADMIN]} --room '#bundesteam:{hs.server_name}'
-  {cmd} chat --homeserver {hs.url} --user {hs.user_id("anna")} --password {passwords["anna"]} --room '#ogl-leipzig:{hs.server_name}'
-
-  Probieren Sie / try:  !ping   !hilfe   !werbinich   !labore   !labor info   !raeume
-                        !buchen Coworking morgen 14-16 --plaetze 2   !frei Coworking morgen   !heute
-  Die Räume in Leipzig, Köln und Kiel sind mit den Demo-Laboren verknüpft; Anna koordiniert
-  OGL Leipzig. / The Leipzig, Köln and Kiel rooms are linked to demo labs; Anna coordinates Leipzig.
-
-  Skriptbar / scriptable:
-  printf '!ping\\n' | {cmd} chat --homeserver {hs.url} --user {admin} --password {passwords[ADMIN]} --room '#bundesteam:{hs.server_name}'
-
-DE: Jeder Matrix-Client (z. B. Element) kann sich mit {hs.url} verbinden.
-EN: Any Matrix client (e.g. Element) can connect to {hs.url}.
-
-Strg-C beendet Bot und Homeserver. Ein erneuter Start verwendet alles wieder.
-Ctrl-C stops the bot and the homeserver. Running again reuses everything.
-================================================================================
-""",
-        flush=True,
-    )
-
-
 def run_demo(directory: Path, start_the_bot: bool = True) -> int:
     paths = DemoPaths(directory.resolve())
     paths.root.mkdir(parents=True, exist_ok=True)
@@ -393,6 +314,14 @@ def run_demo(directory: Path, start_the_bot: bool = True) -> int:
                     file=sys.stderr,
                 )
                 return 1
+            print("Demo-Expert:innen eintragen ... / entering demo experts ...", flush=True)
+            try:
+                asyncio.run(enter_experts(
+                    lambda localpart: _login(hs, localpart, passwords[localpart]), _logout, hs.user_id, rooms,
+                    hs.server_name, hs.user_id(BOT), config["database"]["url"],
+                ))
+            except (RuntimeError, TimeoutError) as err:  # the demo still runs; say what is missing
+                print(f"  ! Demo-Expert:innen fehlen / demo experts missing: {err}", file=sys.stderr)
         print_banner(hs, passwords, web_url)
         while True:
             if bot is not None and bot.poll() is not None:

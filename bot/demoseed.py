@@ -13,6 +13,23 @@ from commands.availability import DEFAULT_HOURS
 from commands.geo import slugify
 from storage import Database
 
+BOT = "labnetz"
+ADMIN = "demo-admin"
+# localpart -> display name; the bot's display name comes from its config.
+DEMO_USERS = {
+    ADMIN: "Demo Admin",
+    "anna": "Anna Schmidt",
+    "ben": "Ben Yilmaz",
+    "clara": "Clara Weber",
+}
+# alias localpart -> (room name, encrypted)
+ROOMS = {
+    "bundesteam": ("Bundesteam", False),
+    "ogl-leipzig": ("OGL Leipzig", False),
+    "ogl-koeln": ("OGL Köln", False),
+    # One encrypted lab room shows that the bot handles E2EE.
+    "ogl-kiel": ("OGL Kiel", True),
+}
 # room alias localpart -> (lab name, city, Bundesland, level, host, legal form)
 DEMO_LABS = {
     "ogl-leipzig": ("OGL Leipzig", "Leipzig", "SN", "kommune", "Stadt Leipzig", "Eigenbetrieb"),

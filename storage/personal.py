@@ -7,7 +7,8 @@ forgotten by accident.
 Actions:
 - "delete": rows whose `user_columns` hold the user's id are deleted (the row is about them);
 - "anonymise": those columns are cleared (NULL, or ANONYMOUS where the column is required),
-  the row stays (e.g. a booking keeps occupancy right; an audit entry keeps what happened);
+  and so are the row's `name_columns` (NULL, or ERASED where required); the row stays (e.g. a
+  booking keeps occupancy right; an audit entry keeps what happened);
 - "scrub": JSON or text columns are cleaned of the user's id and names, the row stays.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ANONYMOUS = "@forgotten"  # placeholder for a required column once its user is forgotten
+ERASED = "–"  # placeholder for a required text column (a question's text) once its author is forgotten
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,12 @@ PERSONAL.register("lab_rooms", action="anonymise", user_columns=("linked_by",))
 PERSONAL.register("role_grants", action="delete", user_columns=("user_id",))
 PERSONAL.register("role_grants", action="anonymise", user_columns=("granted_by",))
 PERSONAL.register("closures", action="anonymise", user_columns=("created_by",))
-PERSONAL.register(
-    "bookings", action="anonymise", user_columns=("user_id", "cancelled_by"), name_columns=("note",)
-)
+PERSONAL.register("bookings", action="anonymise", user_columns=("user_id",), name_columns=("note",))
+PERSONAL.register("bookings", action="anonymise", user_columns=("cancelled_by",))
 PERSONAL.register("due_items", action="delete", user_columns=("owner",), json_columns=("payload",))
 PERSONAL.register("milestones", action="anonymise", user_columns=("owner", "created_by", "done_by"))
 PERSONAL.register("announcements", action="anonymise", user_columns=("author",), name_columns=("author_name",))
 PERSONAL.register("announcement_acks", action="delete", user_columns=("user_id",))
-PERSONAL.register(
-    "questions", action="anonymise", user_columns=("asker", "answered_by"), name_columns=("asker_name",)
-)
+# A question keeps its place in the federal team's list, but not who asked it or what they wrote.
+PERSONAL.register("questions", action="anonymise", user_columns=("asker",), name_columns=("asker_name", "text"))
+PERSONAL.register("questions", action="anonymise", user_columns=("answered_by",))

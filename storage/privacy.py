@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.experts import ExpertRepo
 from storage.models import Base, OutboxRow
-from storage.personal import ANONYMOUS, PERSONAL
+from storage.personal import ANONYMOUS, ERASED, PERSONAL
 
 EXPORT_LIMIT = 500  # rows per table in an export (the newest); outbox copies can be many
 
@@ -108,7 +108,7 @@ async def forget(session: AsyncSession, user_id: str, names: list[str]) -> dict[
         elif entry.action == "anonymise":
             for col in entry.user_columns:
                 values: dict[str, Any] = {col: None if table.c[col].nullable else ANONYMOUS}
-                values.update({n: None for n in entry.name_columns if table.c[n].nullable})
+                values.update({n: None if table.c[n].nullable else ERASED for n in entry.name_columns})
                 result = await session.execute(update(table).where(table.c[col] == user_id).values(**values))
                 counts[entry.table] += result.rowcount or 0
         scanned = entry.json_columns + (entry.name_columns if entry.action == "scrub" else ())

@@ -17,6 +17,7 @@ from commands.context import FixedClock
 from storage import Database
 from storage.experts import fold
 from storage.models import Base, Booking, OutboxRow
+from storage.models_announce import Question
 from storage.personal import NO_PERSONAL_DATA, PERSONAL
 from tests.unit.commandkit import ADMIN, FEDERAL, Chat
 
@@ -109,6 +110,9 @@ async def test_forget_me_leaves_no_trace_in_any_table(chat: Chat, db: Database) 
         # Occupancy stays right: the booking is kept, without its owner and note.
         booking = await store.session.get(Booking, 1)
         assert booking.user_id is None and booking.note is None and booking.cancelled_at is None
+        # Her question stays counted in the federal team's list, without who asked or what.
+        [question] = (await store.session.scalars(select(Question))).all()
+        assert (question.asker, question.asker_name, question.text) == (None, None, "–")
         assert "Bob" in " ".join(after["experts"]) and "Tafel Leipzig" in " ".join(after["experts"])
         # Bob's copy of Alice's contact request went with her; Bob's own entry stays findable.
         assert (await store.experts.search(["design"], listed_since=chat.clock.now().replace(year=2020))).hits
