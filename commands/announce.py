@@ -163,7 +163,8 @@ async def announce(ctx: Context, args: Args) -> Reply:
         )
     await start_broadcast(
         ctx.store, announcement, targets, now=now, translator_for=ctx.translator_for,
-        default_language=ctx.network.language, progress_after=timedelta(milliseconds=1),
+        # A second later, so the command's reply (sent at once) is the first thing the author reads.
+        default_language=ctx.network.language, progress_after=timedelta(seconds=1),
     )
     ctx.signals.add("announce")
     return Reply.text(ctx._("Announcement #{id} is being delivered ({rooms} rooms, {labs} labs)."),

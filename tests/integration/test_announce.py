@@ -124,6 +124,11 @@ async def test_broadcast_to_50_rooms_exactly_once_with_kill_acknowledgements_edi
     reply = await ask(manager, federal, "!ankuendigen --land SN Treffen der **sächsischen** Labore am Freitag")
     assert f"Ankündigung #1 wird zugestellt (Räume: {len(saxon)}, Labore: {len(saxon)})." in reply
     await wait_done(manager, federal, 1, len(saxon))
+    # The author reads the reply first, then the progress message (edited as copies go out).
+    bodies = [getattr(e, "body", "") for e in await bot_events(manager, federal, bot.user_id)]
+    reply_at = next(i for i, b in enumerate(bodies) if "Ankündigung #1 wird zugestellt" in b)
+    progress_at = next(i for i, b in enumerate(bodies) if b.startswith("Ankündigung #1: "))
+    assert reply_at < progress_at, bodies
     events = await all_events(manager, rooms, bot.user_id)
     for room in rooms:
         found = copies_of(events[room], "sächsischen")
