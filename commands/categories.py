@@ -139,6 +139,15 @@ def parse_query(text: str, settings: ExpertSettings) -> Query:
     return Query(list(dict.fromkeys(words)), list(dict.fromkeys(categories)))
 
 
+def topic_text(text: str, settings: ExpertSettings) -> str:
+    """The question as the user wrote it, without its filler words ("kennt sich mit Datenschutz
+    aus" → "Datenschutz"): what a reply says was searched for."""
+    kept = [token for token in re.findall(r"[\w:-]+", text)
+            if settings.category(token) is not None
+            or any(w not in FILLER and len(w) >= 3 for w in re.findall(r"\w+", fold(token)))]
+    return " ".join(kept) or text
+
+
 VISIBILITY = {
     "network": N_("network: everyone who can talk to the bot finds your name, category, skills, languages, lab and Bundesland; your Matrix id stays hidden, contacts reach you through the bot"),
     "public": N_("public: as in the network, and your Matrix id is shown, so people can write to you directly"),

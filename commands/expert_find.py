@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.categories import parse_query, settings_of
+from commands.categories import parse_query, settings_of, topic_text
 from commands.context import Context
 from commands.directory import directory_of
 from commands.errors import BadArguments
@@ -54,7 +54,7 @@ async def expert_find(ctx: Context, args: Args) -> Reply:
         query.words, listed_since=listed_since(ctx), boost_categories=query.categories, category=category,
         state=state, lab_id=lab_id, near_lab=near_lab, near_state=near_state, limit=RESULTS,
     )
-    searched = " ".join(args.positional) or args.text or "–"
+    searched = topic_text(" ".join(args.positional), settings) or args.text or "–"
     if not result.hits:
         reply = Reply.text(ctx._("No listed expert or organisation matches “{query}”."), query=searched)
         reply.p(ctx._("`{categories}` shows the categories; experts enter themselves with `{join}`."),

@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.i18n import translator
-from commands.categories import DEFAULT_SETTINGS, ExpertSettings, parse_category_spec, parse_query
+from commands.categories import (
+    DEFAULT_SETTINGS,
+    ExpertSettings,
+    parse_category_spec,
+    parse_query,
+    topic_text,
+)
 from commands.context import FixedClock
 from commands.duework import fire_due
 from storage import Database
@@ -41,6 +47,8 @@ def test_filler_words_are_dropped_and_category_words_recognised() -> None:
     query = parse_query("who knows about UX and Barrierefreiheit", DEFAULT_SETTINGS)
     assert query.words == ["barrierefreiheit"] and query.categories == ["designer"]
     assert parse_query("gibt es jemand für Anwälte", DEFAULT_SETTINGS).categories == ["lawyer"]
+    assert topic_text("wer kennt sich mit Datenschutz aus?", DEFAULT_SETTINGS) == "Datenschutz"
+    assert topic_text("who knows about UX and Barrierefreiheit", DEFAULT_SETTINGS) == "UX Barrierefreiheit"
 
 
 def test_categories_extend_from_config() -> None:
@@ -61,13 +69,15 @@ async def test_nothing_is_found_before_consent_and_found_with_typos_after(chat: 
     assert "keine Expert:in" in await say(chat, "!wer kennt sich mit Datenschutz aus", BEN, LOBBY, "Ben")
     assert "ab jetzt gelistet" in await say(chat, "!experte bestaetigen", ANNA, LEIPZIG, "Anna Schmidt")
     found = await say(chat, "!wer kennt sich mit Datenschutz aus", BEN, LOBBY, "Ben")
-    assert "1 Treffer" in found and "#1 Anna Schmidt: Jurist:in · Datenschutzrecht, Vergaberecht · OGL Leipzig · Sachsen" in found
+    assert found.startswith("1 Treffer für „Datenschutz“:"), found  # the topic, without the filler words
+    assert "#1 Anna Schmidt: Jurist:in · Datenschutzrecht, Vergaberecht · OGL Leipzig · Sachsen" in found
     assert ANNA not in found
     typo = await say(chat, "!experte suchen Datenshutz", BEN, LOBBY, "Ben")
     assert "#1 Anna Schmidt" in typo and "auch gesucht nach" in typo
     assert "#1 Anna Schmidt" in await say(chat, "!wer ist Anwalt", BEN, LOBBY, "Ben")
     assert "#1 Anna Schmidt" in await say(chat, "!who knows about vergabe", BEN, LOBBY, "Ben")
-    assert "keine Expert:in" in await say(chat, "!wer kennt sich mit Denkmalschutz aus", BEN, LOBBY, "Ben")
+    assert (await say(chat, "!wer kennt sich mit Denkmalschutz aus", BEN, LOBBY, "Ben")).startswith(
+        "Zu „Denkmalschutz“ ist keine Expert:in")
     assert "mindestens 3 Buchstaben" in await say(chat, "!wer kennt sich aus", BEN, LOBBY, "Ben")
 
 
