@@ -14,6 +14,7 @@ from nio import (
     JoinResponse,
     MegolmEvent,
     ReactionEvent,
+    RedactionEvent,
     RoomMessageText,
     SyncResponse,
 )
@@ -158,6 +159,9 @@ class Router:
                 self.on_announce()
         elif isinstance(event, ReactionEvent):
             await self._on_reaction(room_id, event, sender)
+        elif isinstance(event, RedactionEvent) and event.redacts:
+            async with self.db.transaction() as store:  # a withdrawn reaction is no acknowledgement
+                await store.announcements.remove_ack(event.redacts)
         elif isinstance(event, MegolmEvent):
             await self._on_undecryptable(room_id, event)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Lab, LabRoom, OutboxRow
@@ -143,6 +143,11 @@ class AnnouncementRepo:
         )
         await self.session.flush()
         return True
+
+    async def remove_ack(self, reaction_event_id: str) -> bool:
+        """The reaction was redacted: its acknowledgement goes too."""
+        result = await self.session.execute(delete(AnnouncementAck).where(AnnouncementAck.event_id == reaction_event_id))
+        return bool(result.rowcount)
 
     async def acked_labs(self, announcement_id: int) -> dict[int | None, int]:
         """lab id → number of acknowledging reactions."""

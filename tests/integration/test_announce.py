@@ -16,6 +16,7 @@ from nio import (
     RedactedEvent,
     RoomCreateResponse,
     RoomMessagesResponse,
+    RoomRedactResponse,
     RoomSendResponse,
 )
 
@@ -156,15 +157,19 @@ async def test_broadcast_to_50_rooms_exactly_once_with_kill_acknowledgements_edi
         assert len(found) == 1, (room, len(found))
         copies[room] = found[0].event_id
 
-    # Reactions in three rooms are three labs' acknowledgements.
-    for room in rooms[:3]:
+    # Reactions in four rooms are four labs' acknowledgements; one is withdrawn again (redacted).
+    reactions = []
+    for room in rooms[:4]:
         resp = await manager.room_send(room, "m.reaction", {"m.relates_to": {
             "rel_type": "m.annotation", "event_id": copies[room], "key": "✅"}})
         assert isinstance(resp, RoomSendResponse), resp
+        reactions.append(resp.event_id)
 
-    async def three_acks() -> bool:
-        return "bestätigt von 3 von 50 Laboren" in await ask(manager, federal, "!ankuendigung status 2")
-    await until(three_acks, timeout=20)
+    async def acks(n: int) -> bool:
+        return f"bestätigt von {n} von 50 Laboren" in await ask(manager, federal, "!ankuendigung status 2")
+    await until(lambda: acks(4), timeout=20)
+    assert isinstance(await manager.room_redact(rooms[3], reactions[3]), RoomRedactResponse)
+    await until(lambda: acks(3), timeout=20)
     status = await ask(manager, federal, "!ankuendigung status 2")
     assert "50 zugestellt, 0 fehlgeschlagen, 0 ausstehend" in status and "✅" in status
 
