@@ -21,7 +21,7 @@ from commands.duework import FireContext, due_handler
 from commands.errors import BadArguments
 from commands.i18n import N_
 from commands.labs import require
-from commands.milestone_notices import late_line
+from commands.milestone_notices import send_notice
 from commands.milestone_plan import day_text, status_text
 from commands.milestones import milestones_group
 from commands.parser import Args
@@ -157,10 +157,7 @@ async def _digest(fire: FireContext, item: DueItem) -> None:
                         prefix=fire.network.command_prefix, lab=lab, room_id=room_id, now=fire.now,
                         zone=zone, today=today, week_start=monday, week_end=monday + timedelta(days=6))
     reply = await build_digest(ctx)
-    late = late_line(ctx.tr, fire, zone)
-    if late:
-        reply.p(late[0], **late[1])
-    await fire.send(room_id, reply, purpose="digest")
+    await send_notice(fire, room_id, reply, ctx.tr, zone, "digest")
 
 
 @milestones_group.command(

@@ -7,6 +7,7 @@ commit together with the item's advance, so a notice is neither lost nor sent tw
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,12 +33,18 @@ SUMMARY_RECURRENCE = "0 9 * * 1"  # Mondays 09:00 in the network's zone
 SUMMARY_LIMIT = 100  # lines; a Matrix event holds at most 64 KiB
 
 
-def late_line(tr: Any, fire: FireContext, zone: ZoneInfo) -> tuple[str, dict[str, Any]] | None:
-    if not fire.late:
-        return None
-    assert fire.scheduled_for is not None
-    when = fire.scheduled_for.astimezone(zone).strftime("%d.%m.%Y %H:%M")
+def late_line(tr: Any, scheduled_for: datetime, zone: ZoneInfo) -> tuple[str, dict[str, Any]]:
+    when = scheduled_for.astimezone(zone).strftime("%d.%m.%Y %H:%M")
     return tr.gettext("Late: this notice was due at {when}."), {"when": when}
+
+
+async def send_notice(fire: FireContext, room_id: str, reply: Reply, tr: Any, zone: ZoneInfo, purpose: str) -> None:
+    """Send a notice, marked late when fired late. Fired on time, it carries its late form, which
+    the sender uses if the homeserver is down until after the due time (+60 s)."""
+    assert fire.scheduled_for is not None
+    text, params = late_line(tr, fire.scheduled_for, zone)
+    late = replace(reply, lines=list(reply.lines), mentions=list(reply.mentions)).p(text, **params)
+    await fire.send(room_id, late if fire.late else reply, purpose=purpose, late=late)
 
 
 def notice_text(tr: Any, prefix: str, milestone: Milestone, today: date, lab_name: str | None) -> Reply:
@@ -103,14 +110,10 @@ async def _notice(fire: FireContext, item: DueItem) -> None:
     replies: dict[str, Reply] = {}
     for room_id in rooms:
         language = await fire.language_of(room_id)
+        tr = fire.translator(language)
         if language not in replies:
-            tr = fire.translator(language)
-            reply = notice_text(tr, fire.network.command_prefix, milestone, today, lab_name)
-            late = late_line(tr, fire, tz)
-            if late:
-                reply.p(late[0], **late[1])
-            replies[language] = reply
-        await fire.send(room_id, replies[language], purpose="milestone")
+            replies[language] = notice_text(tr, fire.network.command_prefix, milestone, today, lab_name)
+        await send_notice(fire, room_id, replies[language], tr, tz, "milestone")
 
 
 # --- the weekly overdue summary --------------------------------------------------------------
@@ -167,8 +170,5 @@ async def _summary(fire: FireContext, item: DueItem) -> None:
     reply = await overdue_summary(fire.store, tr, fire.network.command_prefix, fire.now.astimezone(tz).date())
     if reply is None:
         return  # nothing overdue: no message (a weekly "all fine" would be noise)
-    late = late_line(tr, fire, tz)
-    if late:
-        reply.p(late[0], **late[1])
-    await fire.send(room_id, reply, purpose="milestone-summary")
+    await send_notice(fire, room_id, reply, tr, tz, "milestone-summary")
 

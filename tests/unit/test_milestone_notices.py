@@ -11,7 +11,7 @@ import pytest
 from bot.i18n import translator
 from commands.context import FixedClock, NetworkSettings
 from commands.digest import DIGEST_SECTIONS, DigestContext, digest_section
-from commands.duework import fire_due
+from commands.duework import LATE_AFTER, LATE_VARIANT, fire_due
 from commands.milestone_notices import SUMMARY, ensure_recurring
 from commands.reply import Reply
 from storage import Database
@@ -232,3 +232,18 @@ async def test_weekly_digest_lists_the_labs_open_questions(chat: Chat, db: Datab
     assert lines[lines.index("Offene Fragen an das Bundesteam") + 1] == (
         "• #1, gestellt vor 2 Tagen: Wie beantragen wir Fördermittel für das Reallabor?"
     )
+
+
+async def test_a_notice_fired_on_time_carries_its_late_form_for_a_homeserver_outage(
+    chat: Chat, db: Database, clock: FixedClock
+) -> None:
+    """Fired at 09:00 but held up by the homeserver: the sender sends the late form after 09:01."""
+    clock.current = utc(2027, 1, 10, 9)
+    await ok(chat, "!meilenstein anlegen Konzept --faellig 15.01.2027 --erinnern 1d")
+    fired = await fire_due(db, utc(2027, 1, 14, 8), NETWORK, translator)  # 09:00 Berlin, on time
+    [content] = [row.content for row in fired.rows if row.room_id == LEIPZIG]
+    assert "Verspätet" not in content["body"]
+    late = content[LATE_VARIANT]
+    assert late["after"] == (utc(2027, 1, 14, 8) + LATE_AFTER).isoformat()
+    assert late["content"]["body"].startswith(content["body"].split("\n")[0])
+    assert late["content"]["body"].endswith("Verspätet: Dieser Hinweis war für 14.01.2027 09:00 fällig.")
