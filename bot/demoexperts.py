@@ -56,6 +56,23 @@ async def _reply_to(client: AsyncClient, since: str, bot: str, event_id: str, ti
     raise TimeoutError(f"no reply from {bot} within {timeout:.0f} s")
 
 
+async def _until_bot_joined(client: AsyncClient, room_id: str, bot: str, timeout: float) -> str:
+    """Sync until the bot is a joined member of the room (a message sent before it joined would
+    never reach it); returns the since token to read replies from."""
+    deadline = time.monotonic() + timeout
+    since: str | None = None
+    while time.monotonic() < deadline:
+        resp = await client.sync(timeout=1000 if since else 0, since=since, full_state=since is None)
+        if isinstance(resp, SyncResponse):
+            since = resp.next_batch
+            room = client.rooms.get(room_id)
+            if room is not None and bot in room.users and bot not in room.invited_users:
+                return since
+        else:
+            await asyncio.sleep(0.5)
+    raise TimeoutError(f"{bot} has not joined {room_id} within {timeout:.0f} s")
+
+
 async def enter_experts(login: Any, logout: Any, user_id_of: Any, rooms: dict[str, str], server_name: str,
                         bot: str, database_url: str, timeout: float = 30.0) -> list[str]:
     """Let each demo expert who is not listed yet join and confirm; returns who was entered.
@@ -69,13 +86,12 @@ async def enter_experts(login: Any, logout: Any, user_id_of: Any, rooms: dict[st
         room_id = rooms[f"#{alias}:{server_name}"]
         client: AsyncClient = await login(localpart)
         try:
-            first = await client.sync(timeout=0)
-            since = first.next_batch if isinstance(first, SyncResponse) else None
+            since = await _until_bot_joined(client, room_id, bot, timeout)
             for body in (join, CONFIRM):
                 sent = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
                 if not isinstance(sent, RoomSendResponse):
                     raise RuntimeError(f"{localpart} could not send {body!r}: {sent}")
-                reply, since = await _reply_to(client, since or "", bot, sent.event_id, timeout)
+                reply, since = await _reply_to(client, since, bot, sent.event_id, timeout)
                 if body == CONFIRM and not reply.startswith("Vielen Dank"):
                     raise RuntimeError(f"{localpart}: unexpected answer to {body!r}: {reply[:120]}")
             entered.append(localpart)
