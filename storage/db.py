@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from storage.expert_vocabulary import CACHE_KEY, VocabularyCache
 from storage.models import Meta
 from storage.repos import Store
 
@@ -49,7 +50,9 @@ class Database:
         self.engine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions share what this process caches of the database (see storage/expert_vocabulary.py).
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           info={CACHE_KEY: VocabularyCache()})
         self._installation_id: str | None = None
 
     async def migrate(self) -> None:

@@ -5,7 +5,10 @@ with the trigram tokenizer on SQLite, a pg_trgm GIN index on PostgreSQL. A searc
 the words containing it there (so "datenschutz" finds "datenschutzrecht"), or, when none does,
 the closest ones (typos); `expert_postings` then leads to the entries. Trigram phrase queries on
 the entries' own text were tried first: they read the posting lists of common trigrams ("ung",
-"ech"), which grow with the number of entries; the vocabulary stays small.
+"ech"), which grow with the number of entries; the vocabulary stays small. Small enough, in
+fact, to be held in memory with a trigram index of its own (storage/expert_vocabulary.py), so
+that looking a word up costs no round trip; the database's trigram indexes answer when it is
+too large for that, or not cached.
 """
 
 from __future__ import annotations
@@ -16,21 +19,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapidfuzz import fuzz
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.expert_contacts import ContactRepo, DirectRoomRepo
 from storage.expert_ranking import KEY_WEIGHT, ranked_hits
+from storage.expert_vocabulary import (
+    CACHE_KEY,
+    FUZZY_CANDIDATES,
+    MAX_TERMS,
+    WRITTEN_KEY,
+    Vocabulary,
+    VocabularyCache,
+    best_corrections,
+)
 from storage.models_experts import Expert, ExpertPosting, ExpertTerm
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"\w{3,}")
 MIN_WORD = 3  # the trigram indexes cannot look up anything shorter
-FUZZY_CANDIDATES = 40  # vocabulary rows ranked by shared trigrams, then scored exactly
-FUZZY_MIN_SCORE = 80.0  # rapidfuzz score (0..100) a correction needs
-FUZZY_KEEP = 4
-PG_WORD_SIMILARITY = 0.45  # corrections per misspelt word
+PG_WORD_SIMILARITY = 0.45  # pg_trgm's threshold for correction candidates
 ABOUT_WEIGHT = 1  # a word only in the about text (KEY_WEIGHT: name, category, skills)
 
 
@@ -126,12 +134,14 @@ class ExpertRepo:
         Bundesland, then the most recently confirmed. No words: the filters alone decide."""
         result = SearchResult()
         term_sets: list[list[int]] = []
+        vocabulary = await self._vocabulary() if query_words or boost_categories or category else None
         for word in dict.fromkeys(fold(w) for w in query_words):
             if len(word) < MIN_WORD:
                 continue
-            ids = await self._containing(word)
+            ids = vocabulary.containing(word) if vocabulary is not None else await self._containing_sql(word)
             if not ids:
-                corrected = await self._corrections(word)
+                corrected = (vocabulary.corrections(word) if vocabulary is not None
+                             else await self._corrections_sql(word))
                 result.corrected[word] = [term for _, term in corrected]
                 ids = [term_id for term_id, _ in corrected]
             if ids:
@@ -150,7 +160,10 @@ class ExpertRepo:
         if not term_sets and (boost or category):
             # Only a category: its entries all use the category's key word.
             keys = boost or [category]
-            term_sets = [list((await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.in_(keys)))).all())]
+            if vocabulary is not None:
+                term_sets = [vocabulary.ids_of(keys)]
+            else:
+                term_sets = [list((await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.in_(keys)))).all())]
             filters.append("category IN :only")
             params["only"] = keys
             expanding.append("only")
@@ -185,8 +198,52 @@ class ExpertRepo:
             result.hits = [(by_id[r[0]], int(r[1])) for r in ranked]
         return result
 
+    async def _vocabulary(self) -> Vocabulary | None:
+        """The vocabulary in memory: this database's cached copy, loaded when missing; this
+        transaction's own when it has written words; None when too large to hold."""
+        info = self.session.info
+        cache: VocabularyCache | None = info.get(CACHE_KEY)
+        if cache is None or info.get(WRITTEN_KEY):
+            return await self._load_vocabulary()
+        if cache.vocabulary is None and not cache.too_large:
+            generation = cache.generation
+            vocabulary = await self._load_vocabulary()
+            cache.store(generation, vocabulary)
+            return vocabulary
+        return cache.vocabulary
+
+    async def _load_vocabulary(self) -> Vocabulary | None:
+        rows = await self.session.execute(
+            select(ExpertTerm.id, ExpertTerm.term, ExpertTerm.uses).limit(MAX_TERMS + 1)
+        )
+        found = rows.all()
+        return Vocabulary(found) if len(found) <= MAX_TERMS else None
+
+    def _terms_written(self) -> None:
+        """The vocabulary changed in this transaction: drop the cached copy now and when the
+        transaction ends (committed or not); until then this transaction reads its own."""
+        info = self.session.info
+        cache: VocabularyCache | None = info.get(CACHE_KEY)
+        if cache is None:
+            return
+        cache.invalidate()
+        info[WRITTEN_KEY] = True
+        sync = self.session.sync_session
+
+        def ended(_session: Any, transaction: Any) -> None:
+            if transaction.parent is None and info.pop(WRITTEN_KEY, None):
+                cache.invalidate()
+
+        if not event.contains(sync, "after_transaction_end", ended):
+            event.listen(sync, "after_transaction_end", ended)
+
     async def _containing(self, word: str) -> list[int]:
-        """Ids of the words in use that contain this one (trigram index on the vocabulary)."""
+        """Ids of the words in use that contain this one."""
+        vocabulary = await self._vocabulary()
+        return vocabulary.containing(word) if vocabulary is not None else await self._containing_sql(word)
+
+    async def _containing_sql(self, word: str) -> list[int]:
+        """`_containing` through the database's trigram index on the vocabulary."""
         if self._pg:
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             rows = await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.like(pattern)))
@@ -197,8 +254,9 @@ class ExpertRepo:
             )
         return list(rows.all())
 
-    async def _corrections(self, word: str) -> list[tuple[int, str]]:
-        """(id, word) of the words in use that are close to a misspelt one (best first)."""
+    async def _corrections_sql(self, word: str) -> list[tuple[int, str]]:
+        """(id, word) of the words in use that are close to a misspelt one (best first),
+        through the database's trigram index (Vocabulary.corrections does it in memory)."""
         if self._pg:
             # The default threshold (0.6) misses e.g. "datenshutz" in "datenschutzrecht" (0.57);
             # rapidfuzz below has the last word anyway.
@@ -220,14 +278,7 @@ class ExpertRepo:
                 ),
                 {"q": query, "n": FUZZY_CANDIDATES},
             )
-        scored = []
-        for term_id, term in rows.all():
-            scorer = fuzz.partial_ratio if len(term) > len(word) else fuzz.ratio
-            score = scorer(word, term)
-            if score >= FUZZY_MIN_SCORE:
-                scored.append((score, term_id, term))
-        scored.sort(key=lambda item: (-item[0], len(item[2])))
-        return [(term_id, term) for _, term_id, term in scored[:FUZZY_KEEP]]
+        return best_corrections(word, rows.all())
 
     # --- index maintenance -------------------------------------------------------------
 
@@ -268,6 +319,8 @@ class ExpertRepo:
         )
 
     async def _change_terms(self, *, removed: set[str], added: set[str]) -> None:
+        if removed or added:
+            self._terms_written()
         if removed:
             await self.session.execute(
                 update(ExpertTerm).where(ExpertTerm.term.in_(removed)).values(uses=ExpertTerm.uses - 1)
@@ -317,6 +370,7 @@ class ExpertRepo:
 
     async def rebuild_index(self) -> None:
         """Recompute vocabulary and postings from all entries (after a bulk load)."""
+        self._terms_written()
         await self.session.execute(delete(ExpertPosting))
         await self.session.execute(delete(ExpertTerm))
         if not self._pg:
@@ -332,7 +386,9 @@ class ExpertRepo:
         await self.indexed_terms()
 
     async def indexed_terms(self) -> None:
-        """After terms were written in bulk: SQLite's trigram table, PostgreSQL's id sequence."""
+        """After terms were written in bulk: SQLite's trigram table, PostgreSQL's id sequence,
+        and the vocabulary cached in memory."""
+        self._terms_written()
         if not self._pg:
             await self.session.execute(text("DELETE FROM expert_terms_fts"))
             await self.session.execute(text("INSERT INTO expert_terms_fts (rowid, term) SELECT id, term FROM expert_terms"))

@@ -83,3 +83,45 @@ async def test_staged_search_ranks_like_ranking_every_match(db: Database) -> Non
     assert checked == len(QUERIES) * len(PLACES)
     async with db.transaction() as store:  # the entries are really there (not an empty comparison)
         assert len((await store.session.execute(select(Lab.id))).all()) == 3
+
+
+async def _add(store, i: int, skills: str) -> int:  # noqa: ANN001
+    expert = await store.experts.create(
+        now=NOW, keys=f"Person {i} lawyer {skills}", kind="person", user_id=f"@v{i}:example.org", name=f"Person {i}",
+        category="lawyer", skills=skills, about="", status="active", confirmed_at=NOW, consented_at=NOW)
+    return expert.id
+
+
+async def _found(db: Database, word: str) -> list[int]:
+    async with db.transaction() as store:
+        result = await store.experts.search([word], listed_since=SINCE)
+        return [e.id for e, _ in result.hits]
+
+
+async def test_vocabulary_in_memory_follows_commits_and_rollbacks(db: Database) -> None:
+    """The vocabulary is cached per database: a word added later is found after its commit,
+    a transaction finds its own new words before it commits, and a rolled-back word is gone."""
+    async with db.transaction() as store:
+        first = await _add(store, 1, "Vergaberecht")
+    assert await _found(db, "vergabe") == [first]
+    assert await _found(db, "kinderschutz") == []  # the cached vocabulary has no such word yet
+    async with db.transaction() as store:
+        second = await _add(store, 2, "Kinderschutz")
+    assert await _found(db, "kinderschutz") == [second]
+    assert await _found(db, "kinderschuz") == [second]  # a typo, corrected from the new word
+
+    class Undo(Exception):
+        pass
+
+    try:
+        async with db.transaction() as store:
+            third = await _add(store, 3, "Gewaltschutz")
+            result = await store.experts.search(["gewaltschutz"], listed_since=SINCE)
+            assert [e.id for e, _ in result.hits] == [third]  # its own, uncommitted word
+            raise Undo
+    except Undo:
+        pass
+    assert await _found(db, "gewaltschutz") == []
+    async with db.transaction() as store:
+        await store.experts.delete(await store.experts.get(second))
+    assert await _found(db, "kinderschutz") == []
