@@ -3,30 +3,81 @@ staged by proximity tier so that a common word does not rank all its thousands o
 
 Postings carry what ranking needs (weight, listed_at, lab, Bundesland, category), and three
 indexes read them already in ranking order: (term, weight, listed_at DESC) for the network,
-(term, lab, weight, listed_at DESC) and (term, Bundesland, weight, listed_at DESC).
+(term, lab, weight, listed_at DESC) and (term, Bundesland, weight, listed_at DESC). The
+statements that pick the few entries also read what is shown of them (`Listed`), so a search
+needs no further round trip.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Integer, bindparam, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models_experts import Expert
 
 KEY_WEIGHT, CATEGORY_WEIGHT = 2, 2  # a word in name, category or skills; a named category
 STAGED_MAX_TERMS = 64  # spellings of a word read one index range each; more: ranked in full
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An entry as a search shows it (a snapshot; changes go through ExpertRepo)."""
+
+    id: int
+    kind: str
+    user_id: str | None
+    contact_id: str | None
+    name: str
+    category: str
+    skills: str
+    languages: str
+    about: str | None
+    lab_id: int | None
+    state: str | None
+    public: bool
+    confidential: bool
+    accepts_requests: bool
+    status: str
+    confirmed_at: datetime | None
+
+
+ENTRY_COLUMNS = tuple(name for name in Listed.__dataclass_fields__ if name != "id")
+ENTRY_SQL = ", ".join(f"e.{name}" for name in ENTRY_COLUMNS)
+Hit = tuple[int, int, Listed]  # (entry id, relevance, entry)
+
+
 def _expanding(sql: str, names: list[str]) -> Any:
-    """A text query whose list parameters (`IN :name`) are expanded."""
-    return text(sql).bindparams(*[bindparam(name, expanding=True) for name in names if re.search(rf":{name}\b", sql)])
+    """A text query whose list parameters (`IN :name`) are expanded, and whose rows are
+    (tier, entry id, relevance, listed_at, ENTRY_COLUMNS…), typed as the tables are."""
+    table = Expert.__table__.c
+    return text(sql).bindparams(
+        *[bindparam(name, expanding=True) for name in names if re.search(rf":{name}\b", sql)]
+    ).columns(column("tier", Integer), column("expert_id", Integer), column("relevance", Integer),
+              column("listed_at", table.confirmed_at.type), *[column(name, table[name].type) for name in ENTRY_COLUMNS])
+
+
+async def ranked_rows(session: AsyncSession, sql: str, params: dict[str, Any], expanding: list[str],
+                      tiers: int) -> list[list[Hit]]:
+    """Run a statement of `_expanding`'s shape: per tier, its hits in ranking order
+    (relevance, recency, id)."""
+    rows = sorted((await session.execute(_expanding(sql, expanding), params)).all(), key=lambda row: row[1])
+    rows.sort(key=lambda row: row[3], reverse=True)
+    rows.sort(key=lambda row: row[2], reverse=True)
+    ranked: list[list[Hit]] = [[] for _ in range(tiers)]
+    for row in rows:
+        ranked[row[0]].append((row[1], int(row[2]), Listed(row[1], *row[4:])))
+    return ranked
 
 
 async def ranked_hits(session: AsyncSession, term_sets: list[list[int]], filters: list[str], params: dict[str, Any],
                   expanding: list[str], *, boost: bool, near_lab: int | None, near_state: str | None,
-                  limit: int) -> list[tuple[int, int]]:
-    """(entry id, relevance) of the best `limit` matches, staged by proximity tier (the
+                  limit: int) -> list[Hit]:
+    """(entry id, relevance, entry) of the best `limit` matches, staged by proximity tier (the
     asker's lab, their Bundesland, the rest of the network) so that a common word does not
     rank its thousands of entries. In each tier, first only the top relevance (every word
     in name, category or skills, and a named category), read in order of confirmation
@@ -67,12 +118,12 @@ async def ranked_hits(session: AsyncSession, term_sets: list[list[int]], filters
 
 async def _tier_by_tier(session: AsyncSession, term_sets: list[list[int]], filters: list[str], tiers: list[list[str]],
                         params: dict[str, Any], expanding: list[str], boost: bool, top: int,
-                        limit: int) -> list[tuple[int, int]]:
+                        limit: int) -> list[Hit]:
     """`ranked_hits` when a word has too many spellings to read by index range: each tier in
     full, until `limit` entries at the top relevance are found."""
-    merged: list[tuple[int, int]] = []
+    merged: list[Hit] = []
     for tier in tiers:
-        if sum(1 for _, relevance in merged if relevance >= top) >= limit:
+        if sum(1 for _, relevance, _entry in merged if relevance >= top) >= limit:
             break
         merged.extend((await _aggregates(session, term_sets, [filters + tier], params, expanding, boost))[0])
     merged.sort(key=lambda hit: -hit[1])
@@ -80,7 +131,7 @@ async def _tier_by_tier(session: AsyncSession, term_sets: list[list[int]], filte
 
 
 async def _aggregates(session: AsyncSession, term_sets: list[list[int]], tiers: list[list[str]],
-                      params: dict[str, Any], expanding: list[str], boost: bool) -> list[list[tuple[int, int]]]:
+                      params: dict[str, Any], expanding: list[str], boost: bool) -> list[list[Hit]]:
     """Every match under each tier's filters, ranked (relevance, recency, id), the first
     `limit` of each: one statement for all tiers."""
     if not tiers:
@@ -103,22 +154,16 @@ async def _aggregates(session: AsyncSession, term_sets: list[list[int]], tiers: 
         if boost:
             score += f" + CASE WHEN h.category IN :boost THEN {CATEGORY_WEIGHT} ELSE 0 END"
         branches.append(
-            f"SELECT {k} AS tier, expert_id, relevance, listed_at FROM (SELECT h.expert_id, {score} AS relevance, "
-            f"h.listed_at FROM ({hits}) h ORDER BY relevance DESC, h.listed_at DESC, h.expert_id LIMIT :limit) a{k}"
+            f"SELECT {k} AS tier, a.expert_id, a.relevance, a.listed_at, {ENTRY_SQL} FROM (SELECT h.expert_id, "
+            f"{score} AS relevance, h.listed_at FROM ({hits}) h "
+            f"ORDER BY relevance DESC, h.listed_at DESC, h.expert_id LIMIT :limit) a JOIN experts e ON e.id = a.expert_id"
         )
-    sql = _expanding(" UNION ALL ".join(branches), expanding)
-    rows = sorted((await session.execute(sql, params)).all(), key=lambda row: row[1])
-    rows.sort(key=lambda row: row[3], reverse=True)
-    rows.sort(key=lambda row: row[2], reverse=True)
-    ranked: list[list[tuple[int, int]]] = [[] for _ in tiers]
-    for tier, expert_id, relevance, _listed_at in rows:
-        ranked[tier].append((expert_id, int(relevance)))
-    return ranked
+    return await ranked_rows(session, " UNION ALL ".join(branches), params, expanding, len(tiers))
 
 
 async def _top_tiers(session: AsyncSession, term_sets: list[list[int]], tiers: list[list[str]],
                      params: dict[str, Any], expanding: list[str], boost: bool, top: int,
-                     limit: int) -> list[list[tuple[int, int]]] | None:
+                     limit: int) -> list[list[Hit]] | None:
     """Per tier, the most recently confirmed entries at the top relevance (at most `limit`):
     one index range per spelling of the rarest query word (each stopped after `limit`), the
     other words checked per entry; all tiers in one statement. None when that word has too
@@ -136,20 +181,18 @@ async def _top_tiers(session: AsyncSession, term_sets: list[list[int]], tiers: l
     local = dict(params, key_weight=KEY_WEIGHT)
     for j, term_id in enumerate(term_sets[drive]):
         local[f"d{j}"] = term_id
-    parts = []
+    branches = []
     for k, filters in enumerate(tiers):
         where = " AND ".join(filters + conditions)
-        for j in range(len(term_sets[drive])):
-            parts.append(f"SELECT {k} AS tier, expert_id, listed_at FROM (SELECT expert_id, listed_at "
-                         f"FROM expert_postings WHERE term_id = :d{j} AND {where} "
-                         f"ORDER BY listed_at DESC, expert_id LIMIT :limit) s{k}_{j}")
-    sql = _expanding(" UNION ALL ".join(parts), expanding)
-    found: list[dict[int, Any]] = [{} for _ in tiers]
-    for tier, expert_id, listed_at in (await session.execute(sql, local)).all():
-        found[tier][expert_id] = listed_at
-    staged = []
-    for rows in found:
-        ranked = sorted(rows.items(), key=lambda item: item[0])
-        ranked.sort(key=lambda item: item[1], reverse=True)
-        staged.append([(expert_id, top) for expert_id, _ in ranked[:limit]])
-    return staged
+        ranges = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT expert_id, listed_at FROM expert_postings WHERE term_id = :d{j} AND {where} "
+            f"ORDER BY listed_at DESC, expert_id LIMIT :limit) s{j}"
+            for j in range(len(term_sets[drive]))
+        )
+        # An entry found through two spellings is one hit; the newest `limit` of the tier.
+        branches.append(
+            f"SELECT {k} AS tier, t.expert_id, {top} AS relevance, t.listed_at, {ENTRY_SQL} FROM (SELECT expert_id, "
+            f"MAX(listed_at) AS listed_at FROM ({ranges}) r{k} GROUP BY expert_id "
+            f"ORDER BY MAX(listed_at) DESC, expert_id LIMIT :limit) t JOIN experts e ON e.id = t.expert_id"
+        )
+    return await ranked_rows(session, " UNION ALL ".join(branches), local, expanding, len(tiers))

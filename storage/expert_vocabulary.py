@@ -30,16 +30,17 @@ def trigrams(word: str) -> set[str]:
     return {word[i : i + 3] for i in range(len(word) - 2)}
 
 
-def best_corrections(word: str, candidates: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
-    """(id, word) of the candidates close enough to a misspelt word, best first."""
+def best_corrections(word: str, candidates: Iterable[tuple[int, str, int]]) -> list[tuple[int, str]]:
+    """(id, word) of the candidates (id, word, uses) close enough to a misspelt word, best
+    first: the higher score, then the shorter word, the more used, alphabetical."""
     scored = []
-    for term_id, term in candidates:
+    for term_id, term, uses in candidates:
         scorer = fuzz.partial_ratio if len(term) > len(word) else fuzz.ratio
         score = scorer(word, term, score_cutoff=FUZZY_MIN_SCORE)
         if score >= FUZZY_MIN_SCORE:
-            scored.append((score, term_id, term))
-    scored.sort(key=lambda item: (-item[0], len(item[2])))
-    return [(term_id, term) for _, term_id, term in scored[:FUZZY_KEEP]]
+            scored.append((-score, len(term), -uses, term, term_id))
+    scored.sort()
+    return [(term_id, term) for *_, term, term_id in scored[:FUZZY_KEEP]]
 
 
 class Vocabulary:
@@ -81,7 +82,7 @@ class Vocabulary:
             shared.update(self._grams.get(gram, ()))
         uses = self.uses
         ranked = sorted(shared, key=lambda p: (-shared[p], -uses[p], p))[:FUZZY_CANDIDATES]
-        return best_corrections(word, ((self.ids[p], self.terms[p]) for p in ranked))
+        return best_corrections(word, ((self.ids[p], self.terms[p], uses[p]) for p in ranked))
 
 
 class VocabularyCache:

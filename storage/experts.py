@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, event, func, insert, select, text, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.expert_contacts import ContactRepo, DirectRoomRepo
-from storage.expert_ranking import KEY_WEIGHT, ranked_hits
+from storage.expert_ranking import ENTRY_SQL, KEY_WEIGHT, Listed, ranked_hits, ranked_rows
 from storage.expert_vocabulary import (
     CACHE_KEY,
     FUZZY_CANDIDATES,
@@ -54,7 +54,7 @@ def words(value: str) -> list[str]:
 
 @dataclass
 class SearchResult:
-    hits: list[tuple[Expert, int]] = field(default_factory=list)  # (entry, relevance)
+    hits: list[tuple[Listed, int]] = field(default_factory=list)  # (entry, relevance)
     corrected: dict[str, list[str]] = field(default_factory=dict)  # misspelt word -> terms used
 
 
@@ -170,7 +170,7 @@ class ExpertRepo:
         if not term_sets or not term_sets[0]:
             if query_words or boost or category:
                 return result
-            return await self._filtered(result, filters, params)
+            return await self._filtered(result, filters, params, expanding)
         for i, ids in enumerate(term_sets):
             params[f"t{i}"] = ids
             expanding.append(f"t{i}")
@@ -179,23 +179,21 @@ class ExpertRepo:
             expanding.append("boost")
         ranked = await ranked_hits(self.session, term_sets, filters, params, expanding, boost=bool(boost),
                                    near_lab=near_lab, near_state=near_state, limit=limit)
-        return await self._load(result, ranked)
+        result.hits = [(entry, relevance) for _, relevance, entry in ranked]
+        return result
 
-    async def _filtered(self, result: SearchResult, filters: list[str], params: dict[str, Any]) -> SearchResult:
-        """No words: listed entries by the filters alone (--state, --lab)."""
-        sql = text(
-            "SELECT id, 0 FROM (SELECT id, lab_id, state, category, "
-            "CASE WHEN status = 'active' THEN confirmed_at END AS listed_at FROM experts) e "
-            f"WHERE {' AND '.join(filters)} ORDER BY CASE WHEN lab_id = :near_lab THEN 0 "
-            "WHEN state = :near_state THEN 1 ELSE 2 END, listed_at DESC, id LIMIT :limit"
+    async def _filtered(self, result: SearchResult, filters: list[str], params: dict[str, Any],
+                        expanding: list[str]) -> SearchResult:
+        """No words: listed entries by the filters alone (--state, --lab), nearest first."""
+        sql = (
+            f"SELECT f.tier, f.id AS expert_id, 0 AS relevance, f.listed_at, {ENTRY_SQL} FROM (SELECT id, "
+            "CASE WHEN lab_id = :near_lab THEN 0 WHEN state = :near_state THEN 1 ELSE 2 END AS tier, listed_at "
+            "FROM (SELECT id, lab_id, state, category, CASE WHEN status = 'active' THEN confirmed_at END AS listed_at "
+            f"FROM experts) x WHERE {' AND '.join(filters)} ORDER BY tier, listed_at DESC, id LIMIT :limit) f "
+            "JOIN experts e ON e.id = f.id"
         )
-        return await self._load(result, (await self.session.execute(sql, params)).all())
-
-    async def _load(self, result: SearchResult, ranked: list[Any]) -> SearchResult:
-        if ranked:
-            found = await self.session.scalars(select(Expert).where(Expert.id.in_([r[0] for r in ranked])))
-            by_id = {e.id: e for e in found}
-            result.hits = [(by_id[r[0]], int(r[1])) for r in ranked]
+        tiers = await ranked_rows(self.session, sql, params, expanding, 3)
+        result.hits = [(entry, relevance) for tier in tiers for _, relevance, entry in tier]
         return result
 
     async def _vocabulary(self) -> Vocabulary | None:
@@ -263,7 +261,7 @@ class ExpertRepo:
             await self.session.execute(text(f"SET LOCAL pg_trgm.word_similarity_threshold = {PG_WORD_SIMILARITY}"))
             rows = await self.session.execute(
                 text(
-                    "SELECT id, term FROM expert_terms WHERE :w <% term "
+                    "SELECT id, term, uses FROM expert_terms WHERE :w <% term "
                     "ORDER BY word_similarity(:w, term) DESC, uses DESC LIMIT :n"
                 ),
                 {"w": word, "n": FUZZY_CANDIDATES},
@@ -273,8 +271,8 @@ class ExpertRepo:
             query = " OR ".join('"' + g.replace('"', '""') + '"' for g in sorted(grams))
             rows = await self.session.execute(
                 text(
-                    "SELECT rowid, term FROM expert_terms_fts WHERE expert_terms_fts MATCH :q "
-                    "ORDER BY rank LIMIT :n"
+                    "SELECT f.rowid, f.term, t.uses FROM expert_terms_fts f JOIN expert_terms t ON t.id = f.rowid "
+                    "WHERE expert_terms_fts MATCH :q ORDER BY f.rank LIMIT :n"
                 ),
                 {"q": query, "n": FUZZY_CANDIDATES},
             )
