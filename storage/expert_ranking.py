@@ -51,14 +51,27 @@ ENTRY_SQL = ", ".join(f"e.{name}" for name in ENTRY_COLUMNS)
 Hit = tuple[int, int, Listed]  # (entry id, relevance, entry)
 
 
+_STATEMENTS: dict[tuple[str, tuple[str, ...]], Any] = {}  # a search's statement shapes are few
+_STATEMENTS_MAX = 512
+
+
 def _expanding(sql: str, names: list[str]) -> Any:
     """A text query whose list parameters (`IN :name`) are expanded, and whose rows are
-    (tier, entry id, relevance, listed_at, ENTRY_COLUMNS…), typed as the tables are."""
-    table = Expert.__table__.c
-    return text(sql).bindparams(
-        *[bindparam(name, expanding=True) for name in names if re.search(rf":{name}\b", sql)]
-    ).columns(column("tier", Integer), column("expert_id", Integer), column("relevance", Integer),
-              column("listed_at", table.confirmed_at.type), *[column(name, table[name].type) for name in ENTRY_COLUMNS])
+    (tier, entry id, relevance, listed_at, ENTRY_COLUMNS…), typed as the tables are. Built
+    once per shape: parsing the text costs more than running it."""
+    key = (sql, tuple(names))
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        table = Expert.__table__.c
+        statement = text(sql).bindparams(
+            *[bindparam(name, expanding=True) for name in names if re.search(rf":{name}\b", sql)]
+        ).columns(column("tier", Integer), column("expert_id", Integer), column("relevance", Integer),
+                  column("listed_at", table.confirmed_at.type),
+                  *[column(name, table[name].type) for name in ENTRY_COLUMNS])
+        if len(_STATEMENTS) >= _STATEMENTS_MAX:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = statement
+    return statement
 
 
 async def ranked_rows(session: AsyncSession, sql: str, params: dict[str, Any], expanding: list[str],
