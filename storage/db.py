@@ -33,6 +33,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+    """A connection back in the pool is rolled back only when a transaction is open on it
+    (the pool's default rolls back every time, one more hop to SQLite's thread per command)."""
+    if state.asyncio_safe and not state.transaction_was_reset and record.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
 def _ping_when_idle(engine: Any) -> None:
     """Pessimistic disconnect handling, like `pool_pre_ping`, but a connection that was in use
     less than PING_AFTER_IDLE seconds ago is not pinged: commands in quick succession spare
@@ -64,6 +71,7 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
+            kwargs["pool_reset_on_return"] = None  # see _sqlite_reset
             database = parsed.database or ""
             if database in ("", ":memory:"):
                 kwargs["poolclass"] = StaticPool
@@ -73,6 +81,7 @@ class Database:
         self.engine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "reset", _sqlite_reset)
         else:
             _ping_when_idle(self.engine.sync_engine)
         # Sessions share what this process caches of the database (see storage/expert_vocabulary.py).

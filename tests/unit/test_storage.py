@@ -154,3 +154,23 @@ async def test_postgres_connection_lost_while_idle_is_replaced_at_checkout(monke
                 assert (await store.session.execute(text("SELECT pg_backend_pid()"))).scalar() != pid
         finally:
             await db.close()
+
+
+async def test_sqlite_connection_back_in_pool_holds_no_transaction(tmp_path) -> None:  # noqa: ANN001
+    """The pool rolls a returned SQLite connection back only when a transaction is open on
+    it: an abandoned write is undone and leaves no lock; a committed one stays."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/pool.db")
+    await db.migrate()
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("INSERT INTO meta (key, value) VALUES ('abandoned', 'x')"))
+        async with db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert not raw.driver_connection.in_transaction
+        async with db.transaction() as store:
+            await store.session.execute(text("INSERT INTO meta (key, value) VALUES ('kept', 'y')"))
+        async with db.engine.connect() as conn:
+            keys = set((await conn.execute(text("SELECT key FROM meta"))).scalars())
+        assert "kept" in keys and "abandoned" not in keys
+    finally:
+        await db.close()
