@@ -18,7 +18,9 @@ from storage.labs import GrantRepo, LabRepo
 from storage.milestones import MilestoneRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
-_OUTBOX_INSERT = insert(OutboxRow.__table__).returning(OutboxRow.__table__.c.id)
+# PostgreSQL returns the new id with the INSERT; SQLite's driver knows it without a fetch.
+_OUTBOX_INSERT = {True: insert(OutboxRow.__table__).returning(OutboxRow.__table__.c.id),
+                  False: insert(OutboxRow.__table__)}
 _CLAIM = {postgres: insert_(HandledEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
           for postgres, insert_ in ((True, pg_insert), (False, sqlite_insert))}
 
@@ -62,7 +64,9 @@ class OutboxRepo:
         }
         # A prepared Core INSERT … RETURNING: this is on every command's path, and building the
         # statement per call (or an ORM flush) costs more than running it.
-        row_id = (await self.session.execute(_OUTBOX_INSERT, values)).scalar_one()
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        result = await self.session.execute(_OUTBOX_INSERT[postgres], values)
+        row_id = result.scalar_one() if postgres else result.inserted_primary_key[0]
         row = OutboxRow(id=row_id, **values)
         self.added.append(row)
         return row
