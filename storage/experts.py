@@ -225,15 +225,15 @@ class ExpertRepo:
         if cache is None:
             return
         cache.invalidate()
+        if info.get(WRITTEN_KEY):
+            return
         info[WRITTEN_KEY] = True
-        sync = self.session.sync_session
 
         def ended(_session: Any, transaction: Any) -> None:
             if transaction.parent is None and info.pop(WRITTEN_KEY, None):
                 cache.invalidate()
 
-        if not event.contains(sync, "after_transaction_end", ended):
-            event.listen(sync, "after_transaction_end", ended)
+        event.listen(self.session.sync_session, "after_transaction_end", ended)
 
     async def _containing(self, word: str) -> list[int]:
         """Ids of the words in use that contain this one."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, select
 
+import storage.experts
 from storage import Database
 from storage.expert_ranking import CATEGORY_WEIGHT
 from storage.experts import ExpertRepo, words
@@ -48,6 +50,22 @@ def reference(rows: list[dict], query: list[str], boost: list[str], near_lab: in
 
 
 async def test_staged_search_ranks_like_ranking_every_match(db: Database) -> None:
+    await _ranks_like_ranking_every_match(db)
+
+
+async def test_search_through_the_database_trigram_indexes_ranks_the_same(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vocabulary too large to hold in memory is searched through FTS5 / pg_trgm instead."""
+    monkeypatch.setattr(storage.experts, "MAX_TERMS", 0)
+    await _ranks_like_ranking_every_match(db)
+    async with db.transaction() as store:
+        result = await store.experts.search(["datenshutzrecht"], listed_since=SINCE)  # a typo, corrected
+        assert result.hits and result.corrected == {"datenshutzrecht": ["datenschutzrecht"]}
+        assert await store.experts._vocabulary() is None
+
+
+async def _ranks_like_ranking_every_match(db: Database) -> None:
     rng = random.Random(7)
     async with db.transaction() as store:
         await store.session.execute(insert(Lab), [
