@@ -51,34 +51,47 @@ ENTRY_SQL = ", ".join(f"e.{name}" for name in ENTRY_COLUMNS)
 Hit = tuple[int, int, Listed]  # (entry id, relevance, entry)
 
 
-_STATEMENTS: dict[tuple[str, tuple[str, ...]], Any] = {}  # a search's statement shapes are few
+_STATEMENTS: dict[tuple[str, tuple[str, ...], bool], Any] = {}  # a search's statement shapes are few
 _STATEMENTS_MAX = 512
 
 
-def _expanding(sql: str, names: list[str]) -> Any:
-    """A text query whose list parameters (`IN :name`) are expanded, and whose rows are
-    (tier, entry id, relevance, listed_at, ENTRY_COLUMNS…), typed as the tables are. Built
-    once per shape: parsing the text costs more than running it."""
-    key = (sql, tuple(names))
+def _statement(sql: str, names: list[str], postgres: bool) -> Any:
+    """A text query with list parameters (`IN :name`), whose rows are (tier, entry id,
+    relevance, listed_at, ENTRY_COLUMNS…), typed as the tables are. SQLite expands a list
+    into one parameter per item; PostgreSQL takes it as one array (`= ANY(:name)`), so the
+    text, its prepared statement and its plan do not change with the number of words found.
+    Built once per shape: parsing the text costs more than running it."""
+    key = (sql, tuple(names), postgres)
     statement = _STATEMENTS.get(key)
     if statement is None:
         table = Expert.__table__.c
-        statement = text(sql).bindparams(
-            *[bindparam(name, expanding=True) for name in names if re.search(rf":{name}\b", sql)]
-        ).columns(column("tier", Integer), column("expert_id", Integer), column("relevance", Integer),
-                  column("listed_at", table.confirmed_at.type),
-                  *[column(name, table[name].type) for name in ENTRY_COLUMNS])
+        present = [name for name in names if re.search(rf":{name}\b", sql)]
+        if postgres:
+            for name in present:
+                sql = re.sub(rf"IN :{name}\b", f"= ANY(:{name})", sql)
+            statement = text(sql)
+        else:
+            statement = text(sql).bindparams(*[bindparam(name, expanding=True) for name in present])
+        statement = statement.columns(
+            column("tier", Integer), column("expert_id", Integer), column("relevance", Integer),
+            column("listed_at", table.confirmed_at.type), *[column(name, table[name].type) for name in ENTRY_COLUMNS]
+        )
         if len(_STATEMENTS) >= _STATEMENTS_MAX:
             _STATEMENTS.clear()
         _STATEMENTS[key] = statement
     return statement
 
 
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 async def ranked_rows(session: AsyncSession, sql: str, params: dict[str, Any], expanding: list[str],
                       tiers: int) -> list[list[Hit]]:
-    """Run a statement of `_expanding`'s shape: per tier, its hits in ranking order
+    """Run a statement of `_statement`'s shape: per tier, its hits in ranking order
     (relevance, recency, id)."""
-    rows = sorted((await session.execute(_expanding(sql, expanding), params)).all(), key=lambda row: row[1])
+    statement = _statement(sql, expanding, is_postgres(session))
+    rows = sorted((await session.execute(statement, params)).all(), key=lambda row: row[1])
     rows.sort(key=lambda row: row[3], reverse=True)
     rows.sort(key=lambda row: row[2], reverse=True)
     ranked: list[list[Hit]] = [[] for _ in range(tiers)]
@@ -192,16 +205,27 @@ async def _top_tiers(session: AsyncSession, term_sets: list[list[int]], tiers: l
     if boost:
         conditions.append("category IN :boost")
     local = dict(params, key_weight=KEY_WEIGHT)
-    for j, term_id in enumerate(term_sets[drive]):
-        local[f"d{j}"] = term_id
+    postgres = is_postgres(session)
+    if postgres:
+        local["drive"] = term_sets[drive]
+    else:
+        for j, term_id in enumerate(term_sets[drive]):
+            local[f"d{j}"] = term_id
     branches = []
     for k, filters in enumerate(tiers):
         where = " AND ".join(filters + conditions)
-        ranges = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT expert_id, listed_at FROM expert_postings WHERE term_id = :d{j} AND {where} "
-            f"ORDER BY listed_at DESC, expert_id LIMIT :limit) s{j}"
-            for j in range(len(term_sets[drive]))
-        )
+        if postgres:  # one statement text for any number of spellings
+            ranges = (
+                "SELECT s.expert_id, s.listed_at FROM unnest(CAST(:drive AS integer[])) AS d(term_id) CROSS JOIN "
+                f"LATERAL (SELECT expert_id, listed_at FROM expert_postings WHERE term_id = d.term_id AND {where} "
+                "ORDER BY listed_at DESC, expert_id LIMIT :limit) s"
+            )
+        else:
+            ranges = " UNION ALL ".join(
+                f"SELECT * FROM (SELECT expert_id, listed_at FROM expert_postings WHERE term_id = :d{j} AND {where} "
+                f"ORDER BY listed_at DESC, expert_id LIMIT :limit) s{j}"
+                for j in range(len(term_sets[drive]))
+            )
         # An entry found through two spellings is one hit; the newest `limit` of the tier.
         branches.append(
             f"SELECT {k} AS tier, t.expert_id, {top} AS relevance, t.listed_at, {ENTRY_SQL} FROM (SELECT expert_id, "
