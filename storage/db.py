@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,13 +12,16 @@ from typing import Any
 
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from storage.expert_vocabulary import CACHE_KEY, VocabularyCache
 from storage.models import Meta
 from storage.repos import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection may rest before it is pinged at checkout
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,6 +33,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+    """A connection back in the pool is rolled back only when a transaction is open on it
+    (the pool's default rolls back every time, one more hop to SQLite's thread per command)."""
+    if state.asyncio_safe and not state.transaction_was_reset and record.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
+def _ping_when_idle(engine: Any) -> None:
+    """Pessimistic disconnect handling, like `pool_pre_ping`, but a connection that was in use
+    less than PING_AFTER_IDLE seconds ago is not pinged: commands in quick succession spare
+    a round trip each, and one that waited (a server restart in between) is checked as before.
+    A failed ping makes the pool replace the connection."""
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")  # None: a new connection
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as err:
+            raise DisconnectionError("ping failed") from err
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
+
+
 class Database:
     """One engine per process; `transaction()` yields a `Store` bound to one transaction."""
 
@@ -38,18 +71,22 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
+            kwargs["pool_reset_on_return"] = None  # see _sqlite_reset
             database = parsed.database or ""
             if database in ("", ":memory:"):
                 kwargs["poolclass"] = StaticPool
                 kwargs["connect_args"] = {"check_same_thread": False}
             else:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-        else:
-            kwargs["pool_pre_ping"] = True
         self.engine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            event.listen(self.engine.sync_engine, "reset", _sqlite_reset)
+        else:
+            _ping_when_idle(self.engine.sync_engine)
+        # Sessions share what this process caches of the database (see storage/expert_vocabulary.py).
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           info={CACHE_KEY: VocabularyCache()})
         self._installation_id: str | None = None
 
     async def migrate(self) -> None:

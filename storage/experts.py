@@ -5,7 +5,10 @@ with the trigram tokenizer on SQLite, a pg_trgm GIN index on PostgreSQL. A searc
 the words containing it there (so "datenschutz" finds "datenschutzrecht"), or, when none does,
 the closest ones (typos); `expert_postings` then leads to the entries. Trigram phrase queries on
 the entries' own text were tried first: they read the posting lists of common trigrams ("ung",
-"ech"), which grow with the number of entries; the vocabulary stays small.
+"ech"), which grow with the number of entries; the vocabulary stays small. Small enough, in
+fact, to be held in memory with a trigram index of its own (storage/expert_vocabulary.py), so
+that looking a word up costs no round trip; the database's trigram indexes answer when it is
+too large for that, or not cached.
 """
 
 from __future__ import annotations
@@ -16,21 +19,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rapidfuzz import fuzz
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.expert_contacts import ContactRepo, DirectRoomRepo
-from storage.expert_ranking import KEY_WEIGHT, ranked_hits
+from storage.expert_ranking import ENTRY_SQL, KEY_WEIGHT, Listed, ranked_hits, ranked_rows
+from storage.expert_vocabulary import (
+    CACHE_KEY,
+    FUZZY_CANDIDATES,
+    MAX_TERMS,
+    WRITTEN_KEY,
+    Vocabulary,
+    VocabularyCache,
+    best_corrections,
+)
 from storage.models_experts import Expert, ExpertPosting, ExpertTerm
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"\w{3,}")
 MIN_WORD = 3  # the trigram indexes cannot look up anything shorter
-FUZZY_CANDIDATES = 40  # vocabulary rows ranked by shared trigrams, then scored exactly
-FUZZY_MIN_SCORE = 80.0  # rapidfuzz score (0..100) a correction needs
-FUZZY_KEEP = 4
-PG_WORD_SIMILARITY = 0.45  # corrections per misspelt word
+PG_WORD_SIMILARITY = 0.45  # pg_trgm's threshold for correction candidates
 ABOUT_WEIGHT = 1  # a word only in the about text (KEY_WEIGHT: name, category, skills)
 
 
@@ -46,7 +54,7 @@ def words(value: str) -> list[str]:
 
 @dataclass
 class SearchResult:
-    hits: list[tuple[Expert, int]] = field(default_factory=list)  # (entry, relevance)
+    hits: list[tuple[Listed, int]] = field(default_factory=list)  # (entry, relevance)
     corrected: dict[str, list[str]] = field(default_factory=dict)  # misspelt word -> terms used
 
 
@@ -126,12 +134,14 @@ class ExpertRepo:
         Bundesland, then the most recently confirmed. No words: the filters alone decide."""
         result = SearchResult()
         term_sets: list[list[int]] = []
+        vocabulary = await self._vocabulary() if query_words or boost_categories or category else None
         for word in dict.fromkeys(fold(w) for w in query_words):
             if len(word) < MIN_WORD:
                 continue
-            ids = await self._containing(word)
+            ids = vocabulary.containing(word) if vocabulary is not None else await self._containing_sql(word)
             if not ids:
-                corrected = await self._corrections(word)
+                corrected = (vocabulary.corrections(word) if vocabulary is not None
+                             else await self._corrections_sql(word))
                 result.corrected[word] = [term for _, term in corrected]
                 ids = [term_id for term_id, _ in corrected]
             if ids:
@@ -150,14 +160,17 @@ class ExpertRepo:
         if not term_sets and (boost or category):
             # Only a category: its entries all use the category's key word.
             keys = boost or [category]
-            term_sets = [list((await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.in_(keys)))).all())]
+            if vocabulary is not None:
+                term_sets = [vocabulary.ids_of(keys)]
+            else:
+                term_sets = [list((await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.in_(keys)))).all())]
             filters.append("category IN :only")
             params["only"] = keys
             expanding.append("only")
         if not term_sets or not term_sets[0]:
             if query_words or boost or category:
                 return result
-            return await self._filtered(result, filters, params)
+            return await self._filtered(result, filters, params, expanding)
         for i, ids in enumerate(term_sets):
             params[f"t{i}"] = ids
             expanding.append(f"t{i}")
@@ -166,27 +179,69 @@ class ExpertRepo:
             expanding.append("boost")
         ranked = await ranked_hits(self.session, term_sets, filters, params, expanding, boost=bool(boost),
                                    near_lab=near_lab, near_state=near_state, limit=limit)
-        return await self._load(result, ranked)
-
-    async def _filtered(self, result: SearchResult, filters: list[str], params: dict[str, Any]) -> SearchResult:
-        """No words: listed entries by the filters alone (--state, --lab)."""
-        sql = text(
-            "SELECT id, 0 FROM (SELECT id, lab_id, state, category, "
-            "CASE WHEN status = 'active' THEN confirmed_at END AS listed_at FROM experts) e "
-            f"WHERE {' AND '.join(filters)} ORDER BY CASE WHEN lab_id = :near_lab THEN 0 "
-            "WHEN state = :near_state THEN 1 ELSE 2 END, listed_at DESC, id LIMIT :limit"
-        )
-        return await self._load(result, (await self.session.execute(sql, params)).all())
-
-    async def _load(self, result: SearchResult, ranked: list[Any]) -> SearchResult:
-        if ranked:
-            found = await self.session.scalars(select(Expert).where(Expert.id.in_([r[0] for r in ranked])))
-            by_id = {e.id: e for e in found}
-            result.hits = [(by_id[r[0]], int(r[1])) for r in ranked]
+        result.hits = [(entry, relevance) for _, relevance, entry in ranked]
         return result
 
+    async def _filtered(self, result: SearchResult, filters: list[str], params: dict[str, Any],
+                        expanding: list[str]) -> SearchResult:
+        """No words: listed entries by the filters alone (--state, --lab), nearest first."""
+        sql = (
+            f"SELECT f.tier, f.id AS expert_id, 0 AS relevance, f.listed_at, {ENTRY_SQL} FROM (SELECT id, "
+            "CASE WHEN lab_id = :near_lab THEN 0 WHEN state = :near_state THEN 1 ELSE 2 END AS tier, listed_at "
+            "FROM (SELECT id, lab_id, state, category, CASE WHEN status = 'active' THEN confirmed_at END AS listed_at "
+            f"FROM experts) x WHERE {' AND '.join(filters)} ORDER BY tier, listed_at DESC, id LIMIT :limit) f "
+            "JOIN experts e ON e.id = f.id"
+        )
+        tiers = await ranked_rows(self.session, sql, params, expanding, 3)
+        result.hits = [(entry, relevance) for tier in tiers for _, relevance, entry in tier]
+        return result
+
+    async def _vocabulary(self) -> Vocabulary | None:
+        """The vocabulary in memory: this database's cached copy, loaded when missing; this
+        transaction's own when it has written words; None when too large to hold."""
+        info = self.session.info
+        cache: VocabularyCache | None = info.get(CACHE_KEY)
+        if cache is None or info.get(WRITTEN_KEY):
+            return await self._load_vocabulary()
+        if cache.vocabulary is None and not cache.too_large:
+            generation = cache.generation
+            vocabulary = await self._load_vocabulary()
+            cache.store(generation, vocabulary)
+            return vocabulary
+        return cache.vocabulary
+
+    async def _load_vocabulary(self) -> Vocabulary | None:
+        rows = await self.session.execute(
+            select(ExpertTerm.id, ExpertTerm.term, ExpertTerm.uses).limit(MAX_TERMS + 1)
+        )
+        found = rows.all()
+        return Vocabulary(found) if len(found) <= MAX_TERMS else None
+
+    def _terms_written(self) -> None:
+        """The vocabulary changed in this transaction: drop the cached copy now and when the
+        transaction ends (committed or not); until then this transaction reads its own."""
+        info = self.session.info
+        cache: VocabularyCache | None = info.get(CACHE_KEY)
+        if cache is None:
+            return
+        cache.invalidate()
+        if info.get(WRITTEN_KEY):
+            return
+        info[WRITTEN_KEY] = True
+
+        def ended(_session: Any, transaction: Any) -> None:
+            if transaction.parent is None and info.pop(WRITTEN_KEY, None):
+                cache.invalidate()
+
+        event.listen(self.session.sync_session, "after_transaction_end", ended)
+
     async def _containing(self, word: str) -> list[int]:
-        """Ids of the words in use that contain this one (trigram index on the vocabulary)."""
+        """Ids of the words in use that contain this one."""
+        vocabulary = await self._vocabulary()
+        return vocabulary.containing(word) if vocabulary is not None else await self._containing_sql(word)
+
+    async def _containing_sql(self, word: str) -> list[int]:
+        """`_containing` through the database's trigram index on the vocabulary."""
         if self._pg:
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             rows = await self.session.scalars(select(ExpertTerm.id).where(ExpertTerm.term.like(pattern)))
@@ -197,15 +252,16 @@ class ExpertRepo:
             )
         return list(rows.all())
 
-    async def _corrections(self, word: str) -> list[tuple[int, str]]:
-        """(id, word) of the words in use that are close to a misspelt one (best first)."""
+    async def _corrections_sql(self, word: str) -> list[tuple[int, str]]:
+        """(id, word) of the words in use that are close to a misspelt one (best first),
+        through the database's trigram index (Vocabulary.corrections does it in memory)."""
         if self._pg:
             # The default threshold (0.6) misses e.g. "datenshutz" in "datenschutzrecht" (0.57);
             # rapidfuzz below has the last word anyway.
             await self.session.execute(text(f"SET LOCAL pg_trgm.word_similarity_threshold = {PG_WORD_SIMILARITY}"))
             rows = await self.session.execute(
                 text(
-                    "SELECT id, term FROM expert_terms WHERE :w <% term "
+                    "SELECT id, term, uses FROM expert_terms WHERE :w <% term "
                     "ORDER BY word_similarity(:w, term) DESC, uses DESC LIMIT :n"
                 ),
                 {"w": word, "n": FUZZY_CANDIDATES},
@@ -215,19 +271,12 @@ class ExpertRepo:
             query = " OR ".join('"' + g.replace('"', '""') + '"' for g in sorted(grams))
             rows = await self.session.execute(
                 text(
-                    "SELECT rowid, term FROM expert_terms_fts WHERE expert_terms_fts MATCH :q "
-                    "ORDER BY rank LIMIT :n"
+                    "SELECT f.rowid, f.term, t.uses FROM expert_terms_fts f JOIN expert_terms t ON t.id = f.rowid "
+                    "WHERE expert_terms_fts MATCH :q ORDER BY f.rank LIMIT :n"
                 ),
                 {"q": query, "n": FUZZY_CANDIDATES},
             )
-        scored = []
-        for term_id, term in rows.all():
-            scorer = fuzz.partial_ratio if len(term) > len(word) else fuzz.ratio
-            score = scorer(word, term)
-            if score >= FUZZY_MIN_SCORE:
-                scored.append((score, term_id, term))
-        scored.sort(key=lambda item: (-item[0], len(item[2])))
-        return [(term_id, term) for _, term_id, term in scored[:FUZZY_KEEP]]
+        return best_corrections(word, rows.all())
 
     # --- index maintenance -------------------------------------------------------------
 
@@ -268,6 +317,8 @@ class ExpertRepo:
         )
 
     async def _change_terms(self, *, removed: set[str], added: set[str]) -> None:
+        if removed or added:
+            self._terms_written()
         if removed:
             await self.session.execute(
                 update(ExpertTerm).where(ExpertTerm.term.in_(removed)).values(uses=ExpertTerm.uses - 1)
@@ -317,6 +368,7 @@ class ExpertRepo:
 
     async def rebuild_index(self) -> None:
         """Recompute vocabulary and postings from all entries (after a bulk load)."""
+        self._terms_written()
         await self.session.execute(delete(ExpertPosting))
         await self.session.execute(delete(ExpertTerm))
         if not self._pg:
@@ -332,7 +384,9 @@ class ExpertRepo:
         await self.indexed_terms()
 
     async def indexed_terms(self) -> None:
-        """After terms were written in bulk: SQLite's trigram table, PostgreSQL's id sequence."""
+        """After terms were written in bulk: SQLite's trigram table, PostgreSQL's id sequence,
+        and the vocabulary cached in memory."""
+        self._terms_written()
         if not self._pg:
             await self.session.execute(text("DELETE FROM expert_terms_fts"))
             await self.session.execute(text("INSERT INTO expert_terms_fts (rowid, term) SELECT id, term FROM expert_terms"))

@@ -18,6 +18,12 @@ from storage.labs import GrantRepo, LabRepo
 from storage.milestones import MilestoneRepo
 from storage.models import AuditEntry, DeliveryState, HandledEvent, OutboxRow, Room, User
 
+# PostgreSQL returns the new id with the INSERT; SQLite's driver knows it without a fetch.
+_OUTBOX_INSERT = {True: insert(OutboxRow.__table__).returning(OutboxRow.__table__.c.id),
+                  False: insert(OutboxRow.__table__)}
+_CLAIM = {postgres: insert_(HandledEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+          for postgres, insert_ in ((True, pg_insert), (False, sqlite_insert))}
+
 
 class OutboxRepo:
     def __init__(self, session: AsyncSession) -> None:
@@ -56,8 +62,11 @@ class OutboxRepo:
             "created_at": now,
             "first_attempt_at": now if due <= now else None,
         }
-        # Core INSERT … RETURNING: this is on every command's path, and the ORM flush costs more.
-        row_id = await self.session.scalar(insert(OutboxRow).values(**values).returning(OutboxRow.id))
+        # A prepared Core INSERT … RETURNING: this is on every command's path, and building the
+        # statement per call (or an ORM flush) costs more than running it.
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        result = await self.session.execute(_OUTBOX_INSERT[postgres], values)
+        row_id = result.scalar_one() if postgres else result.inserted_primary_key[0]
         row = OutboxRow(id=row_id, **values)
         self.added.append(row)
         return row
@@ -276,15 +285,11 @@ class HandledEventRepo:
         self.session = session
 
     async def claim(self, event_id: str, room_id: str, now: datetime) -> bool:
-        """Record the event as handled; False when it already was. One statement on both backends."""
-        dialect = self.session.get_bind().dialect.name
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = (
-            insert_(HandledEvent)
-            .values(event_id=event_id, room_id=room_id, handled_at=now)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-        )
-        result = await self.session.execute(stmt)
+        """Record the event as handled; False when it already was. One statement on both backends,
+        built once (this is on every command's path)."""
+        stmt = _CLAIM[self.session.get_bind().dialect.name == "postgresql"]
+        conn = await self.session.connection()
+        result = await conn.execute(stmt, {"event_id": event_id, "room_id": room_id, "handled_at": now})
         return bool(result.rowcount)
 
     async def prune(self, before: datetime) -> int:

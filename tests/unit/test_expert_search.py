@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, select
 
+import storage.experts
 from storage import Database
 from storage.expert_ranking import CATEGORY_WEIGHT
 from storage.experts import ExpertRepo, words
@@ -48,6 +50,22 @@ def reference(rows: list[dict], query: list[str], boost: list[str], near_lab: in
 
 
 async def test_staged_search_ranks_like_ranking_every_match(db: Database) -> None:
+    await _ranks_like_ranking_every_match(db)
+
+
+async def test_search_through_the_database_trigram_indexes_ranks_the_same(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vocabulary too large to hold in memory is searched through FTS5 / pg_trgm instead."""
+    monkeypatch.setattr(storage.experts, "MAX_TERMS", 0)
+    await _ranks_like_ranking_every_match(db)
+    async with db.transaction() as store:
+        result = await store.experts.search(["datenshutzrecht"], listed_since=SINCE)  # a typo, corrected
+        assert result.hits and result.corrected == {"datenshutzrecht": ["datenschutzrecht"]}
+        assert await store.experts._vocabulary() is None
+
+
+async def _ranks_like_ranking_every_match(db: Database) -> None:
     rng = random.Random(7)
     async with db.transaction() as store:
         await store.session.execute(insert(Lab), [
@@ -83,3 +101,45 @@ async def test_staged_search_ranks_like_ranking_every_match(db: Database) -> Non
     assert checked == len(QUERIES) * len(PLACES)
     async with db.transaction() as store:  # the entries are really there (not an empty comparison)
         assert len((await store.session.execute(select(Lab.id))).all()) == 3
+
+
+async def _add(store, i: int, skills: str) -> int:  # noqa: ANN001
+    expert = await store.experts.create(
+        now=NOW, keys=f"Person {i} lawyer {skills}", kind="person", user_id=f"@v{i}:example.org", name=f"Person {i}",
+        category="lawyer", skills=skills, about="", status="active", confirmed_at=NOW, consented_at=NOW)
+    return expert.id
+
+
+async def _found(db: Database, word: str) -> list[int]:
+    async with db.transaction() as store:
+        result = await store.experts.search([word], listed_since=SINCE)
+        return [e.id for e, _ in result.hits]
+
+
+async def test_vocabulary_in_memory_follows_commits_and_rollbacks(db: Database) -> None:
+    """The vocabulary is cached per database: a word added later is found after its commit,
+    a transaction finds its own new words before it commits, and a rolled-back word is gone."""
+    async with db.transaction() as store:
+        first = await _add(store, 1, "Vergaberecht")
+    assert await _found(db, "vergabe") == [first]
+    assert await _found(db, "kinderschutz") == []  # the cached vocabulary has no such word yet
+    async with db.transaction() as store:
+        second = await _add(store, 2, "Kinderschutz")
+    assert await _found(db, "kinderschutz") == [second]
+    assert await _found(db, "kinderschuz") == [second]  # a typo, corrected from the new word
+
+    class Undo(Exception):
+        pass
+
+    try:
+        async with db.transaction() as store:
+            third = await _add(store, 3, "Gewaltschutz")
+            result = await store.experts.search(["gewaltschutz"], listed_since=SINCE)
+            assert [e.id for e, _ in result.hits] == [third]  # its own, uncommitted word
+            raise Undo
+    except Undo:
+        pass
+    assert await _found(db, "gewaltschutz") == []
+    async with db.transaction() as store:
+        await store.experts.delete(await store.experts.get(second))
+    assert await _found(db, "kinderschutz") == []

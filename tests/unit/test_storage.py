@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from commands.context import FixedClock
 from storage import Database
 from storage.db import MIGRATIONS
+from tests.databases import PG_MISSING, fresh_postgres, postgres_url
 
 
 def _head() -> str:
@@ -124,3 +127,50 @@ async def test_room_language_and_audit_are_stored(db: Database, clock: FixedCloc
         [entry] = await store.audit.recent()
         assert (entry.actor, entry.action, entry.detail) == ("@a:x", "lang", {"language": "en"})
         assert entry.at == clock.now()
+
+
+async def test_postgres_connection_lost_while_idle_is_replaced_at_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pooled PostgreSQL connection whose server session ended (a restart, an idle timeout)
+    is pinged when it rested, and replaced: the next transaction does not fail."""
+    if postgres_url() is None:
+        pytest.skip(PG_MISSING)
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    import storage.db
+
+    async with fresh_postgres() as url:
+        db = Database(url)
+        try:
+            async with db.transaction() as store:
+                pid = (await store.session.execute(text("SELECT pg_backend_pid()"))).scalar()
+            admin = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+            try:
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            finally:
+                await admin.close()
+            monkeypatch.setattr(storage.db, "PING_AFTER_IDLE", 0.0)  # it rested long enough
+            async with db.transaction() as store:
+                assert (await store.session.execute(text("SELECT pg_backend_pid()"))).scalar() != pid
+        finally:
+            await db.close()
+
+
+async def test_sqlite_connection_back_in_pool_holds_no_transaction(tmp_path) -> None:  # noqa: ANN001
+    """The pool rolls a returned SQLite connection back only when a transaction is open on
+    it: an abandoned write is undone and leaves no lock; a committed one stays."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/pool.db")
+    await db.migrate()
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("INSERT INTO meta (key, value) VALUES ('abandoned', 'x')"))
+        async with db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert not raw.driver_connection.in_transaction
+        async with db.transaction() as store:
+            await store.session.execute(text("INSERT INTO meta (key, value) VALUES ('kept', 'y')"))
+        async with db.engine.connect() as conn:
+            keys = set((await conn.execute(text("SELECT key FROM meta"))).scalars())
+        assert "kept" in keys and "abandoned" not in keys
+    finally:
+        await db.close()
