@@ -19,20 +19,20 @@ from commands.duework import LATE_VARIANT
 from storage import Database
 from storage.models import OutboxRow
 
-from .matrix_helpers import login_client, send_text, wait_for_message
-from .test_bot import joined_room_with_bot, replies_to, room_bodies
+from .matrix_helpers import (
+    ask,
+    bot_in_room_on,
+    joined_room_with_bot,
+    replies_to,
+    room_bodies,
+    send_text,
+    wait_for_message,
+)
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
 NioClient = Callable[..., Awaitable[AsyncClient]]
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-async def ask(client: AsyncClient, room: str, text: str) -> tuple[str, str]:
-    """Send a command; (the command's event id, the bot's reply to it)."""
-    event_id = await send_text(client, room, text)
-    reply = await wait_for_message(client, room, replies_to(event_id), timeout=20)
-    return event_id, reply.body
 
 
 async def server_ts(client: AsyncClient, room: str, event_id: str) -> int:
@@ -68,7 +68,8 @@ async def test_a_reminder_in_five_seconds_arrives_about_five_seconds_later(
     user = await nio_client(*make_user("anna"))
     room = await joined_room_with_bot(bot, user)
 
-    command, reply = await ask(user, room, "!erinnere in 5 Sekunden; Test")
+    command = await send_text(user, room, "!erinnere in 5 Sekunden; Test")
+    reply = (await wait_for_message(user, room, replies_to(command), timeout=20)).body
     assert reply.startswith("Erinnerung #") and reply.endswith(": Test"), reply
     fired = await wait_for_message(user, room, reminder_from(bot, "Test"), timeout=30)
     assert fired.body == "⏰ Erinnerung: Test"
@@ -87,7 +88,7 @@ async def test_a_weekly_reminder_shows_the_next_monday_and_can_be_cancelled(
     room = await joined_room_with_bot(bot, user)
 
     before = datetime.now(BERLIN)
-    _, reply = await ask(user, room, "!erinnere jeden Montag 9 Uhr; Jour fixe")
+    reply = await ask(user, room, "!erinnere jeden Montag 9 Uhr; Jour fixe")
     after = datetime.now(BERLIN)
     expected = set()
     for now in (before, after):  # the bot's clock read between the two
@@ -99,15 +100,15 @@ async def test_a_weekly_reminder_shows_the_next_monday_and_can_be_cancelled(
     assert any(reply == f"Wiederkehrende Erinnerung #{ident} (jeden Montag 9 Uhr), nächste am {when}: Jour fixe"
                for when in expected), reply
 
-    _, listing = await ask(user, room, "!erinnerungen")
+    listing = await ask(user, room, "!erinnerungen")
     assert "1 ausstehende Erinnerung" in listing
     assert any(f"#{ident} nächste {when} (jeden Montag 9 Uhr): Jour fixe" in listing for when in expected), listing
 
-    _, cancelled = await ask(user, room, f"!erinnerung loeschen {ident}")
+    cancelled = await ask(user, room, f"!erinnerung loeschen {ident}")
     assert cancelled == f"Erinnerung #{ident} gelöscht: Jour fixe"
-    _, listing = await ask(user, room, "!erinnerungen")
+    listing = await ask(user, room, "!erinnerungen")
     assert listing.startswith("Dieser Raum hat keine ausstehenden Erinnerungen."), listing
-    _, again = await ask(user, room, f"!erinnerung loeschen {ident}")
+    again = await ask(user, room, f"!erinnerung loeschen {ident}")
     assert again == f"Dieser Raum hat keine ausstehende Erinnerung #{ident}."
 
 
@@ -118,11 +119,11 @@ async def test_bad_input_gets_clear_german_errors(
     bot.start()
     user = await nio_client(*make_user("carla"))
     room = await joined_room_with_bot(bot, user)
-    _, missing = await ask(user, room, "!erinnere morgen 9 Uhr Antrag")
+    missing = await ask(user, room, "!erinnere morgen 9 Uhr Antrag")
     assert missing.startswith("Bitte trennen Sie Zeitpunkt und Text mit „;“"), missing
-    _, no_date = await ask(user, room, "!erinnere 31.02.2027; Antrag")
+    no_date = await ask(user, room, "!erinnere 31.02.2027; Antrag")
     assert no_date.startswith("Das Datum „31.02.2027“ gibt es nicht."), no_date
-    _, listing = await ask(user, room, "!erinnerungen")
+    listing = await ask(user, room, "!erinnerungen")
     assert listing.startswith("Dieser Raum hat keine ausstehenden Erinnerungen."), listing
 
 
@@ -139,7 +140,7 @@ async def test_a_reminder_due_while_the_bot_was_killed_comes_once_marked_late(
     bot.start()
     user = await nio_client(*make_user("dora"))
     room = await joined_room_with_bot(bot, user)
-    _, reply = await ask(user, room, "!erinnere in 1 Minute; Nach dem Absturz")
+    reply = await ask(user, room, "!erinnere in 1 Minute; Nach dem Absturz")
     ident = reminder_id(reply)
     bot.kill()
 
@@ -166,12 +167,9 @@ async def test_a_reminder_due_while_the_homeserver_is_down_arrives_once(
 ) -> None:
     with LocalSynapse(directory=tmp_path / "hs-reminder-outage") as hs:
         bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/outage.db", hs=hs)
-        bot.start()
         uid = hs.register("outage-anna", "pw-outage-anna")
-        user = await login_client(hs.url, uid, "pw-outage-anna", tmp_path / "outage-store")
-        try:
-            room = await joined_room_with_bot(bot, user)
-            _, reply = await ask(user, room, "!erinnere in 5 Sekunden; Trotz Ausfall")
+        async with bot_in_room_on(hs, bot, uid, "pw-outage-anna", tmp_path / "outage-store") as (user, room):
+            reply = await ask(user, room, "!erinnere in 5 Sekunden; Trotz Ausfall")
             ident = reminder_id(reply)
             hs.stop()
             stopped = time.monotonic()
@@ -201,6 +199,3 @@ async def test_a_reminder_due_while_the_homeserver_is_down_arrives_once(
             await wait_quiet(user, room, 5)
             bodies = await room_bodies(user, room, bot.user_id)
             assert sum("Trotz Ausfall" in b and b.startswith("⏰") for b in bodies) == 1, bodies
-        finally:
-            await user.close()
-            bot.stop()
