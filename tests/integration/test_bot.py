@@ -30,15 +30,11 @@ from .matrix_helpers import (
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
 NioClient = Callable[..., Awaitable[AsyncClient]]
+BotAndUser = Callable[..., Awaitable[tuple[BotProcess, AsyncClient, str]]]
 
 
-async def test_ping_round_trip_in_a_plain_room(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
-) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("anna"))
-    room = await joined_room_with_bot(bot, user)
+async def test_ping_round_trip_in_a_plain_room(bot_and_user: BotAndUser) -> None:
+    bot, user, room = await bot_and_user("anna")
 
     reply = await command_reply(user, room, "!ping")
     content = reply.source["content"]
@@ -51,12 +47,9 @@ async def test_ping_round_trip_in_a_plain_room(
 
 
 async def test_ping_round_trip_in_an_encrypted_room_is_answered_encrypted(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("enc"), encryption=True)
-    room = await joined_room_with_bot(bot, user, encrypted=True)
+    bot, user, room = await bot_and_user("enc", encryption=True)
 
     reply = await command_reply(user, room, "!ping")
     assert reply.body == "pong"
@@ -65,29 +58,17 @@ async def test_ping_round_trip_in_an_encrypted_room_is_answered_encrypted(
     assert "Befehle von Open Gov Labs" in german.body and german.decrypted
 
 
-async def test_unknown_command_gets_a_suggestion(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
-) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("typo"))
-    room = await joined_room_with_bot(bot, user)
+async def test_unknown_command_gets_a_suggestion(bot_and_user: BotAndUser) -> None:
+    bot, user, room = await bot_and_user("typo")
     reply = await command_reply(user, room, "!hilfee")
     assert "Den Befehl „hilfee“ kenne ich nicht." in reply.body
     assert "Meinten Sie !hilfe?" in reply.body
 
 
 async def test_restart_keeps_the_device_and_answers_nothing_twice(
-    make_bot: MakeBot,
-    database_url: str,
-    make_user: MakeUser,
-    nio_client: NioClient,
-    synapse: LocalSynapse,
+    bot_and_user: BotAndUser, synapse: LocalSynapse
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("restart"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("restart")
     await command_reply(user, room, "!ping")
     device = bot.credentials()["device_id"]
 
@@ -109,7 +90,7 @@ async def test_restart_keeps_the_device_and_answers_nothing_twice(
 
 
 async def test_committed_outbox_rows_are_delivered_exactly_once_after_a_crash(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser, database_url: str
 ) -> None:
     """Row A was committed but never sent; row B reached Synapse but the bot died before
     recording it. After the restart each is in the room exactly once."""
@@ -118,10 +99,7 @@ async def test_committed_outbox_rows_are_delivered_exactly_once_after_a_crash(
     from bot.sender import transaction_id
     from storage import Database
 
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("crash"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("crash")
     bot.kill()
 
     db = Database(database_url)

@@ -22,7 +22,6 @@ from storage.models import OutboxRow
 from .matrix_helpers import (
     ask,
     bot_in_room_on,
-    joined_room_with_bot,
     replies_to,
     room_bodies,
     send_text,
@@ -32,6 +31,7 @@ from .matrix_helpers import (
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
 NioClient = Callable[..., Awaitable[AsyncClient]]
+BotAndUser = Callable[..., Awaitable[tuple[BotProcess, AsyncClient, str]]]
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -61,12 +61,9 @@ async def wait_quiet(client: AsyncClient, room: str, seconds: float) -> None:
 
 
 async def test_a_reminder_in_five_seconds_arrives_about_five_seconds_later(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("anna"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("anna")
 
     command = await send_text(user, room, "!erinnere in 5 Sekunden; Test")
     reply = (await wait_for_message(user, room, replies_to(command), timeout=20)).body
@@ -80,12 +77,9 @@ async def test_a_reminder_in_five_seconds_arrives_about_five_seconds_later(
 
 
 async def test_a_weekly_reminder_shows_the_next_monday_and_can_be_cancelled(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("bert"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("bert")
 
     before = datetime.now(BERLIN)
     reply = await ask(user, room, "!erinnere jeden Montag 9 Uhr; Jour fixe")
@@ -112,13 +106,8 @@ async def test_a_weekly_reminder_shows_the_next_monday_and_can_be_cancelled(
     assert again == f"Dieser Raum hat keine ausstehende Erinnerung #{ident}."
 
 
-async def test_bad_input_gets_clear_german_errors(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
-) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("carla"))
-    room = await joined_room_with_bot(bot, user)
+async def test_bad_input_gets_clear_german_errors(bot_and_user: BotAndUser) -> None:
+    bot, user, room = await bot_and_user("carla")
     missing = await ask(user, room, "!erinnere morgen 9 Uhr Antrag")
     assert missing.startswith("Bitte trennen Sie Zeitpunkt und Text mit „;“"), missing
     no_date = await ask(user, room, "!erinnere 31.02.2027; Antrag")
@@ -128,7 +117,7 @@ async def test_bad_input_gets_clear_german_errors(
 
 
 async def test_a_reminder_due_while_the_bot_was_killed_comes_once_marked_late(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser, database_url: str
 ) -> None:
     """kill -9, the reminder falls due during the downtime, restart: exactly one late copy.
 
@@ -136,10 +125,7 @@ async def test_a_reminder_due_while_the_bot_was_killed_comes_once_marked_late(
     long, the test moves the due time back by two minutes while the bot is dead, which is what
     the database looks like after a two-minute outage.
     """
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("dora"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("dora")
     reply = await ask(user, room, "!erinnere in 1 Minute; Nach dem Absturz")
     ident = reminder_id(reply)
     bot.kill()
