@@ -1,7 +1,8 @@
 """The peer's surroundings for `bench.peer_reminderbot`: matrix-reminder-bot's account and rooms on
 Synapse, its SQLite database, its config and its process (its own entry point, from its own venv).
 
-Synchronous, standard library only: the peer's code is never imported here.
+Synchronous, standard library only (plus `bench._setup`'s log watching and process helpers,
+likewise): the peer's code is never imported here.
 """
 
 from __future__ import annotations
