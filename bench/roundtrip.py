@@ -37,7 +37,7 @@ from nio import (
 )
 
 from bench import summary
-from bench._setup import Account, local_synapse, log_tail, register_accounts, stop_process
+from bench._setup import Account, LogWatch, local_synapse, log_tail, register_accounts, stop_process
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
 
@@ -189,14 +189,12 @@ class EchoProcess:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"echo bot exited with {self.process.returncode}:\n{self.log_tail()}")
-            if b"READY" in self.log_path.read_bytes():
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"echo bot not ready within {timeout} s:\n{self.log_tail()}")
+        process = self.process
+
+        def exited() -> str | None:
+            return None if process.poll() is None else f"exited with {process.returncode}"
+
+        LogWatch(self.log_path, ("READY",)).wait_for("READY", exited, timeout, "echo bot", self.log_tail)
 
     def stop(self, timeout: float = 10) -> None:
         stop_process(self.process, timeout)
