@@ -16,7 +16,6 @@ reached Synapse). The measuring client does not sync during either run.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from nio import AsyncClient, RoomCreateResponse, RoomSendResponse, SyncResponse
 from sqlalchemy import func, select
 
 from bench import Context, ratio, summary
+from bench._setup import local_synapse, register_accounts
 from bench.roundtrip import SYNC_FILTER, login
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
@@ -161,19 +161,20 @@ async def settle(client: AsyncClient, federal: str, bot_id: str) -> None:
 
 
 async def run(ctx: Context) -> dict[str, Any]:
+    async with local_synapse(ctx) as hs:
+        return await _run(ctx, hs)
+
+
+async def _run(ctx: Context, hs: LocalSynapse) -> dict[str, Any]:
     count = QUICK_ROOMS if ctx.quick else ROOMS
     rounds = QUICK_ROUNDS if ctx.quick else ROUNDS
-    hs = LocalSynapse(directory=ctx.tmp / "synapse")
     bot: BotProcess | None = None
     client: AsyncClient | None = None
     db: Database | None = None
     try:
-        await asyncio.to_thread(hs.start)
-        ctx.log(f"Synapse up at {hs.url}")
-        passwords = {name: secrets.token_hex(12) for name in ("bot", "manager", "member")}
-        bot_id = hs.register("labnetz-bot", passwords["bot"])
-        manager_id = hs.register("bench-manager", passwords["manager"])
-        member_id = hs.register("bench-member", passwords["member"])
+        accounts = register_accounts(hs, bot="labnetz-bot", manager="bench-manager", member="bench-member")
+        passwords = {name: account.password for name, account in accounts.items()}
+        bot_id, manager_id, member_id = (accounts[name].user_id for name in ("bot", "manager", "member"))
         client = await login(hs, manager_id, passwords["manager"], ctx.tmp / "manager-store")
         federal = (await client.room_create(name="Bundesteam", invite=[bot_id])).room_id
         t_setup = time.monotonic()
@@ -263,4 +264,3 @@ async def run(ctx: Context) -> dict[str, Any]:
             await client.close()
         if bot is not None:
             await asyncio.to_thread(bot.stop)
-        await asyncio.to_thread(hs.stop)

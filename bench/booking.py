@@ -17,32 +17,25 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import secrets
 import time
 from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nio import AsyncClient, RoomInviteResponse
 from sqlalchemy import event, text
 
 from bench import Context, database, ratio, summary
-from bench.labs import join_as
 from bench.roles import cpu_reference_ms
 from bench.roundtrip import (
     REPLY_TIMEOUT,
     SYNC_FILTER,
-    EchoProcess,
-    Measurer,
+    Series,
+    Stage,
     command_histogram,
-    create_room,
-    login,
-    measurement_extra,
-    stop_all,
+    measure,
+    round_trip_series,
 )
-from bot.devbot import BotProcess
-from bot.devserver import LocalSynapse
 from commands.availability import DEFAULT_HOURS, day_span, holiday
 from commands.context import FixedClock
 from commands.when import local_to_utc
@@ -412,28 +405,9 @@ async def handler_times(ctx: Context, samples: int, idle_samples: int) -> dict[s
 
 
 async def round_trip(ctx: Context, samples: int) -> dict[str, Any]:
-    hs = LocalSynapse(directory=ctx.tmp / "synapse")
-    labnetz: BotProcess | None = None
-    echo: EchoProcess | None = None
-    client: AsyncClient | None = None
-    measurer: Measurer | None = None
-    try:
-        await asyncio.to_thread(hs.start)
-        ctx.log(f"Synapse up at {hs.url}")
-        passwords = {name: secrets.token_hex(12) for name in ("labnetz", "echo", "user", "member")}
-        labnetz_id = hs.register("labnetz-bot", passwords["labnetz"])
-        echo_id = hs.register("echo-bot", passwords["echo"])
-        user_id = hs.register("bench-user", passwords["user"])
-        member_id = hs.register("bench-member", passwords["member"])
-
-        client = await login(hs, user_id, passwords["user"], ctx.tmp / "user-store")
-        measurer = Measurer(client)
-        measurer.start()
-        rooms = {
-            "labnetz": await create_room(client, member_id),  # a group room, not a direct chat
-            "echo": await create_room(client, echo_id),
-        }
-        await join_as(hs, member_id, passwords["member"], rooms["labnetz"], ctx.tmp / "member-store")
+    async with Stage(ctx, member=True) as stage:
+        measurer = await stage.connect()
+        rooms = await stage.lab_and_echo_rooms()  # the lab room is a group room, not a direct chat
 
         db_path = ctx.tmp / "labnetz" / "labnetz.db"
         database_url = f"sqlite+aiosqlite:///{db_path}"
@@ -444,89 +418,30 @@ async def round_trip(ctx: Context, samples: int) -> dict[str, Any]:
             await db.close()
         ctx.log(f"seeded the bot's SQLite with {seeded['bookings']:,} bookings in {seeded['seconds']} s")
 
-        labnetz = BotProcess(
-            hs=hs, directory=ctx.tmp / "labnetz", user_id=labnetz_id, password=passwords["labnetz"],
-            database_url=database_url,
-        )
-        echo = EchoProcess(hs, ctx.tmp / "echo", echo_id, passwords["echo"])
-        await asyncio.gather(asyncio.to_thread(labnetz.start), asyncio.to_thread(echo.start, ctx.root))
-        ctx.log(f"Labnetz healthy (web port {labnetz.web_port}); echo bot ready")
-        invited = await client.room_invite(rooms["labnetz"], labnetz_id)
-        if not isinstance(invited, RoomInviteResponse):
-            raise RuntimeError(f"inviting Labnetz failed: {invited}")
-        bot_ids = {"labnetz": labnetz_id, "echo": echo_id}
-        for bot, room in rooms.items():
-            await measurer.wait_until(lambda r=room, b=bot_ids[bot]: measurer.joined(r, b), 60, f"{bot} to join")
-        await measurer.wait_until(
-            lambda: any(e.sender == labnetz_id for e in measurer.messages.get(rooms["labnetz"], [])),
-            60, "the Labnetz greeting",
-        )
-        ctx.log("both bots joined their rooms; Labnetz greeted")
+        labnetz = await stage.start_bots(database_url)
+        await stage.invite_labnetz(rooms["labnetz"])
+        await stage.wait_joined(rooms)
 
         # The bot runs on the real clock: dates from tomorrow to the end of the seeded range.
         rng = random.Random(SEED + 2)
         today = datetime.now(TZ).date()
         future = open_days(today + timedelta(days=1), LAST_DAY)
-        series: tuple[tuple[str, str], ...] = (("frei", "labnetz"), ("echo", "echo"))
-        lost = {name: 0 for name, _ in series}
-
-        def body_of(name: str) -> str:
-            return f"!frei Coworking {_day(rng.choice(future))} 14-16" if name == "frei" else "!ping"
-
-        async def send(name: str, bot: str) -> dict[str, Any] | None:
-            body = body_of(name)
-            result = await measurer.send(rooms[bot], body)
-            if result is None:
-                lost[name] += 1
-                ctx.log(f"lost a {body} to {bot} (no reply within {REPLY_TIMEOUT:.0f} s)")
-                if lost[name] > MAX_LOST:
-                    raise RuntimeError(f"{name}: more than {MAX_LOST} commands lost")
-            else:
-                result["body"] = body
-            return result
-
-        for name, bot in series:
-            for _ in range(RT_WARMUP):
-                await send(name, bot)
-        ctx.log(f"warm-up done ({RT_WARMUP} commands per series)")
-
-        measured: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in series}
-        t_measure = time.monotonic()
-        rounds = -(-samples // BATCH)
-        for index in range(rounds):
-            order = series if index % 2 == 0 else series[::-1]
-            for name, bot in order:
-                for _ in range(min(BATCH, samples - len(measured[name]))):
-                    result = await send(name, bot)
-                    if result is not None:
-                        result["round"] = index
-                        measured[name].append(result)
-            if (index + 1) % 5 == 0 or index + 1 == rounds:
-                p50 = {n: summary([r["rtt_ms"] for r in measured[n]])["p50"] for n in measured}
-                ctx.log(f"round {index + 1}/{rounds}: p50 so far " + ", ".join(f"{n} {v} ms" for n, v in p50.items()))
-        measure_seconds = time.monotonic() - t_measure
+        series = (
+            Series("frei", "labnetz", lambda: f"!frei Coworking {_day(rng.choice(future))} 14-16"),
+            Series("echo", "echo", "!ping"),
+        )
+        measured = await measure(ctx, measurer, rooms, series, samples, RT_WARMUP, BATCH, MAX_LOST)
 
         metrics_text = await asyncio.to_thread(labnetz.metrics)
         handler = command_histogram(metrics_text, "free")
         replies = {e.event_id: e for e in measurer.messages.get(rooms["labnetz"], [])}
-        last = next((replies[rid] for r in reversed(measured["frei"])
+        last = next((replies[rid] for r in reversed(measured.samples["frei"])
                      if (rid := measurer.reply_id.get(r["event_id"], "")) in replies), None)
         last_body = str(last.source["content"].get("body", "")) if last else ""
         if "von 50 Plätzen frei" not in last_body:
             raise RuntimeError(f"unexpected !frei reply: {last_body[:500]}")
 
-        def turnaround(name: str) -> list[float]:
-            out = []
-            for r in measured[name]:
-                reply = measurer.reply_id.get(r["event_id"])
-                if reply in measurer.server_ts and r["event_id"] in measurer.server_ts:
-                    out.append(float(measurer.server_ts[reply] - measurer.server_ts[r["event_id"]]))
-            return out
-
-        rtt = {n: [r["rtt_ms"] for r in measured[n]] for n in measured}
-        out_series = {f"round trip {n}": summary(rtt[n]) for n in rtt}
-        for n in rtt:
-            out_series[f"round trip {n} server turnaround"] = summary(turnaround(n))
+        out_series = round_trip_series(measurer, measured, prefix="round trip ")
         return {
             "series": out_series,
             "ratios": {
@@ -536,12 +451,10 @@ async def round_trip(ctx: Context, samples: int) -> dict[str, Any]:
             "seeded": seeded,
             "handler": handler,
             "reply": last_body,
-            **measurement_extra(measured, rtt, rounds, measurer, lost, measure_seconds),
+            **measured.extra(measurer),
             "dates": f"random open days {today + timedelta(days=1)}..{LAST_DAY} (the bot's real clock)",
             "labnetz_encryption": labnetz.encryption,
         }
-    finally:
-        await stop_all(measurer, client, echo, labnetz, hs)
 
 
 # --- the benchmark -------------------------------------------------------------------------

@@ -13,28 +13,22 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import secrets
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, JoinResponse, RoomInviteResponse, RoomMessage
+from nio import RoomMessage
 
 from bench import Context, ratio, summary
 from bench.roundtrip import (
     REPLY_TIMEOUT,
     SYNC_FILTER,
-    EchoProcess,
-    Measurer,
+    Series,
+    Stage,
     command_histogram,
-    create_room,
-    login,
-    measurement_extra,
-    stop_all,
+    measure,
+    round_trip_series,
 )
-from bot.devbot import BotProcess
-from bot.devserver import LocalSynapse
 from commands.geo import STATES, slugify
 from storage import Database
 
@@ -51,11 +45,10 @@ OTHER_GRANTS = 200  # coordinator/manager grants of other (fake) users
 USER_COORDINATOR_GRANTS = 3  # extra coordinator grants of the measuring user
 SEED = 20261127
 
-# (series, command body, who answers)
-SERIES: tuple[tuple[str, str, str], ...] = (
-    ("whoami", "!werbinich", "labnetz"),
-    ("labs", "!labore", "labnetz"),
-    ("echo", "!ping", "echo"),
+SERIES = (
+    Series("whoami", "labnetz", "!werbinich"),
+    Series("labs", "labnetz", "!labore"),
+    Series("echo", "echo", "!ping"),
 )
 
 # A few real cities per Bundesland: lab names look like real ones (and vary in length).
@@ -157,17 +150,6 @@ async def seed(url: str, lab_room: str, user_id: str) -> dict[str, Any]:
     }
 
 
-async def join_as(hs: LocalSynapse, user_id: str, password: str, room_id: str, store: Path) -> None:
-    """Log `user_id` in, join `room_id` (invited already), log out again."""
-    client = await login(hs, user_id, password, store)
-    try:
-        resp = await client.join(room_id)
-        if not isinstance(resp, JoinResponse):
-            raise RuntimeError(f"{user_id} could not join {room_id}: {resp}")
-    finally:
-        await client.close()
-
-
 def reply_sizes(event: RoomMessage) -> dict[str, int]:
     content = event.source.get("content", {})
     return {
@@ -179,98 +161,22 @@ def reply_sizes(event: RoomMessage) -> dict[str, int]:
 
 async def run(ctx: Context) -> dict[str, Any]:
     samples = QUICK_SAMPLES if ctx.quick else SAMPLES
-    hs = LocalSynapse(directory=ctx.tmp / "synapse")
-    labnetz: BotProcess | None = None
-    echo: EchoProcess | None = None
-    client: AsyncClient | None = None
-    measurer: Measurer | None = None
-    try:
-        await asyncio.to_thread(hs.start)
-        ctx.log(f"Synapse up at {hs.url}")
-        passwords = {name: secrets.token_hex(12) for name in ("labnetz", "echo", "user", "member")}
-        labnetz_id = hs.register("labnetz-bot", passwords["labnetz"])
-        echo_id = hs.register("echo-bot", passwords["echo"])
-        user_id = hs.register("bench-user", passwords["user"])
-        member_id = hs.register("bench-member", passwords["member"])
-
-        client = await login(hs, user_id, passwords["user"], ctx.tmp / "user-store")
-        measurer = Measurer(client)
-        measurer.start()
+    async with Stage(ctx, member=True) as stage:
+        user_id = stage.user_id("user")
+        measurer = await stage.connect()
         # The lab room gets a third member, so that it is a group room, not a direct chat.
-        rooms = {
-            "labnetz": await create_room(client, member_id),
-            "echo": await create_room(client, echo_id),
-        }
-        await join_as(hs, member_id, passwords["member"], rooms["labnetz"], ctx.tmp / "member-store")
+        rooms = await stage.lab_and_echo_rooms()
 
         db_path = ctx.tmp / "labnetz" / "labnetz.db"
         database_url = f"sqlite+aiosqlite:///{db_path}"
         seeded = await seed(database_url, rooms["labnetz"], user_id)
         ctx.log(f"seeded {seeded['labs']} labs, {seeded['linked_rooms']} links in {seeded['seconds']} s")
 
-        labnetz = BotProcess(
-            hs=hs,
-            directory=ctx.tmp / "labnetz",
-            user_id=labnetz_id,
-            password=passwords["labnetz"],
-            database_url=database_url,
-        )
-        echo = EchoProcess(hs, ctx.tmp / "echo", echo_id, passwords["echo"])
-        await asyncio.gather(
-            asyncio.to_thread(labnetz.start), asyncio.to_thread(echo.start, ctx.root)
-        )
-        ctx.log(f"Labnetz healthy (web port {labnetz.web_port}); echo bot ready")
-        invited = await client.room_invite(rooms["labnetz"], labnetz_id)
-        if not isinstance(invited, RoomInviteResponse):
-            raise RuntimeError(f"inviting Labnetz failed: {invited}")
+        labnetz = await stage.start_bots(database_url)
+        await stage.invite_labnetz(rooms["labnetz"])
+        await stage.wait_joined(rooms)
 
-        bot_ids = {"labnetz": labnetz_id, "echo": echo_id}
-        for bot, room in rooms.items():
-            await measurer.wait_until(
-                lambda r=room, b=bot_ids[bot]: measurer.joined(r, b), 60, f"{bot} to join"
-            )
-        await measurer.wait_until(
-            lambda: any(e.sender == labnetz_id for e in measurer.messages.get(rooms["labnetz"], [])),
-            60,
-            "the Labnetz greeting",
-        )
-        ctx.log("both bots joined their rooms; Labnetz greeted")
-
-        lost = {name: 0 for name, _, _ in SERIES}
-
-        async def send(name: str, body: str, bot: str) -> dict[str, Any] | None:
-            result = await measurer.send(rooms[bot], body)
-            if result is None:
-                lost[name] += 1
-                ctx.log(f"lost a {body} to {bot} (no reply within {REPLY_TIMEOUT:.0f} s)")
-                if lost[name] > MAX_LOST:
-                    raise RuntimeError(f"{name}: more than {MAX_LOST} commands lost")
-            return result
-
-        for name, body, bot in SERIES:
-            for _ in range(WARMUP):
-                await send(name, body, bot)
-        ctx.log(f"warm-up done ({WARMUP} commands per series)")
-
-        measured: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in SERIES}
-        t_measure = time.monotonic()
-        rounds = -(-samples // BATCH)
-        for index in range(rounds):
-            # Rotate who goes first, so no series always follows the same other one.
-            shift = index % len(SERIES)
-            for name, body, bot in SERIES[shift:] + SERIES[:shift]:
-                for _ in range(min(BATCH, samples - len(measured[name]))):
-                    result = await send(name, body, bot)
-                    if result is not None:
-                        result["round"] = index
-                        measured[name].append(result)
-            if (index + 1) % 5 == 0 or index + 1 == rounds:
-                p50 = {n: summary([r["rtt_ms"] for r in measured[n]])["p50"] for n in measured}
-                ctx.log(
-                    f"round {index + 1}/{rounds}: p50 so far "
-                    + ", ".join(f"{n} {v} ms" for n, v in p50.items())
-                )
-        measure_seconds = time.monotonic() - t_measure
+        measured = await measure(ctx, measurer, rooms, SERIES, samples, WARMUP, BATCH, MAX_LOST)
 
         metrics_text = await asyncio.to_thread(labnetz.metrics)
         handler = {cmd: command_histogram(metrics_text, cmd) for cmd in ("whoami", "labs")}
@@ -280,11 +186,11 @@ async def run(ctx: Context) -> dict[str, Any]:
         def reply_of(sample: dict[str, Any]) -> RoomMessage | None:
             return replies.get(measurer.reply_id.get(sample["event_id"], ""))
 
-        labs_sizes = [reply_sizes(e) for r in measured["labs"] if (e := reply_of(r)) is not None]
+        labs_sizes = [reply_sizes(e) for r in measured.samples["labs"] if (e := reply_of(r)) is not None]
         max_sizes = {k: max((s[k] for s in labs_sizes), default=0) for k in
                      ("body_bytes", "formatted_body_bytes", "event_json_bytes")}
-        last_labs = next((e for r in reversed(measured["labs"]) if (e := reply_of(r)) is not None), None)
-        last_whoami = next((e for r in reversed(measured["whoami"]) if (e := reply_of(r)) is not None), None)
+        last_labs = next((e for r in reversed(measured.samples["labs"]) if (e := reply_of(r)) is not None), None)
+        last_whoami = next((e for r in reversed(measured.samples["whoami"]) if (e := reply_of(r)) is not None), None)
         labs_body = str(last_labs.source["content"].get("body", "")) if last_labs else ""
         whoami_body = str(last_whoami.source["content"].get("body", "")) if last_whoami else ""
         if str(LABS) not in labs_body.split("\n", 1)[0] or user_id not in whoami_body:
@@ -292,18 +198,7 @@ async def run(ctx: Context) -> dict[str, Any]:
                 f"unexpected replies:\n--- labore ---\n{labs_body[:500]}\n--- werbinich ---\n{whoami_body}"
             )
 
-        def turnaround(name: str) -> list[float]:
-            out = []
-            for r in measured[name]:
-                reply = measurer.reply_id.get(r["event_id"])
-                if reply in measurer.server_ts and r["event_id"] in measurer.server_ts:
-                    out.append(float(measurer.server_ts[reply] - measurer.server_ts[r["event_id"]]))
-            return out
-
-        rtt = {n: [r["rtt_ms"] for r in measured[n]] for n in measured}
-        series: dict[str, dict[str, Any]] = {n: summary(rtt[n]) for n in rtt}
-        for n in rtt:
-            series[f"{n} server turnaround"] = summary(turnaround(n))
+        series = round_trip_series(measurer, measured)
         ratios = {
             "whoami_p50": ratio(series["whoami"]["p50"], series["echo"]["p50"]),
             "labs_p50": ratio(series["labs"]["p50"], series["echo"]["p50"]),
@@ -324,7 +219,7 @@ async def run(ctx: Context) -> dict[str, Any]:
                 "samples_per_series": samples,
                 "warmup_per_series": WARMUP,
                 "batch": BATCH,
-                "series": [{"name": n, "command": b, "bot": bot} for n, b, bot in SERIES],
+                "series": [{"name": s.name, "command": s.body, "bot": s.bot} for s in SERIES],
                 "order": "batches per round: whoami, labs, echo; who goes first rotates per round",
                 "commands": "strictly sequential: send, await reply, next; no pause",
                 "reply_timeout_seconds": REPLY_TIMEOUT,
@@ -380,7 +275,7 @@ async def run(ctx: Context) -> dict[str, Any]:
                 "whoami_reply": whoami_body,
                 "labnetz_command_seconds": handler,
                 "handler_count_includes_warmup": True,
-                **measurement_extra(measured, rtt, rounds, measurer, lost, measure_seconds),
+                **measured.extra(measurer),
             },
             "notes": [
                 "The echo floor is `!ping` → pong from a bot with no database; whoami and labs "
@@ -398,5 +293,3 @@ async def run(ctx: Context) -> dict[str, Any]:
                 "compare between runs.",
             ],
         }
-    finally:
-        await stop_all(measurer, client, echo, labnetz, hs)

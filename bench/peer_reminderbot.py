@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import summary
+from bench._setup import cpu_seconds, room_messages, vm
 from bench.peer_reminderbot_io import (
     LOADED_LINE,
     LOGGED_IN_LINE,
@@ -52,13 +53,10 @@ from bench.peer_reminderbot_io import (
     VENV,
     PeerProcess,
     bot_user,
-    cpu,
     create_database,
     joined_rooms,
     naive_utc,
     python,
-    room_messages,
-    vm,
 )
 
 VERSION = "0.4.0"  # the version the reference figures were measured with
@@ -158,7 +156,7 @@ def startup(pending: int, workdir: Path, synapse: Any, rooms: int = 20) -> dict[
         ready_s = peer.wait_ready()
         assert peer.process is not None
         at_ready = vm(peer.process.pid)
-        cpu_s = cpu(peer.process.pid)  # less sensitive than ready_s to a busy machine
+        cpu_s = cpu_seconds(peer.process.pid)  # less sensitive than ready_s to a busy machine
         time.sleep(SETTLE_S)
         settled = vm(peer.process.pid)
         added = peer.count("Added job")
@@ -209,13 +207,13 @@ def firing(
         ready_before_due = peer.started_wall + ready_s < first_due
         assert peer.process is not None
         time.sleep(max(0.0, first_due - time.time()))
-        cpu_before = cpu(peer.process.pid)
+        cpu_before = cpu_seconds(peer.process.pid)
         time.sleep(max(0.0, due[-1] + grace_s - time.time()))
         bot = bot_user(synapse)
         seen = _collect(synapse, room_ids, bot, n, tag)
         missed = peer.count("was missed by")
         wake = peer.wake_lateness()
-        cpu_firing = cpu(peer.process.pid) - cpu_before
+        cpu_firing = cpu_seconds(peer.process.pid) - cpu_before
     finally:
         peer.stop()
     first_ts: dict[int, int] = {}

@@ -1,7 +1,8 @@
 """The peer's surroundings for `bench.peer_reminderbot`: matrix-reminder-bot's account and rooms on
 Synapse, its SQLite database, its config and its process (its own entry point, from its own venv).
 
-Synchronous, standard library only: the peer's code is never imported here.
+Synchronous, standard library only (plus `bench._setup`'s log watching and process helpers,
+likewise): the peer's code is never imported here.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import json
 import os
 import re
 import secrets
-import signal
 import sqlite3
 import subprocess
 import time
-import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench._setup import LogWatch, log_tail, log_time, stop_process
 
 PACKAGE = "matrix-reminder-bot"
 VENV = Path(os.environ.get("LABNETZ_PEER_VENV") or Path(__file__).resolve().parent / ".peer-venv")
@@ -73,22 +74,6 @@ def joined_rooms(synapse: Any, count: int) -> list[str]:
     return _rooms_cache[key]
 
 
-def room_messages(synapse: Any, room_id: str, sender: str) -> list[dict[str, Any]]:
-    """All m.room.message events `sender` sent to the room (admin API, no membership needed)."""
-    quoted = urllib.parse.quote(room_id)
-    events: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        query = {"dir": "f", "limit": "1000", **({"from": token} if token else {})}
-        page = synapse.admin_get(f"/_synapse/admin/v1/rooms/{quoted}/messages?"
-                                 + urllib.parse.urlencode(query))
-        chunk = page.get("chunk", [])
-        events += [e for e in chunk if e.get("type") == "m.room.message" and e.get("sender") == sender]
-        token = page.get("end")
-        if not chunk or not token:
-            return events
-
-
 # --- the peer's database, config and process -------------------------------------------------
 
 
@@ -118,22 +103,6 @@ def naive_utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
 
 
-def vm(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM of the process in MiB."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = round(int(value.split()[0]) / 1024, 1)
-    return out
-
-
-def cpu(pid: int) -> float:
-    """User + system CPU seconds the process has used (utime + stime from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class PeerProcess:
     """One run of the peer's own entry point with a config in `directory`, logging to a file."""
 
@@ -143,8 +112,7 @@ class PeerProcess:
         self.config_path = directory / "config.yaml"
         self.process: subprocess.Popen[bytes] | None = None
         self.started_wall = 0.0
-        self.seen: dict[str, float] = {}  # log marker -> seconds after spawn (log timestamp)
-        self._offset = 0
+        self._watch = LogWatch(self.log_path, MARKERS)
         (directory / "store").mkdir(parents=True, exist_ok=True)
         config = {  # JSON is YAML; the keys its config.py reads, logging at its default INFO
             "command_prefix": "!",
@@ -174,42 +142,24 @@ class PeerProcess:
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
 
-    def _scan(self) -> None:
-        with self.log_path.open("rb") as log:
-            log.seek(self._offset)
-            data = log.read()
-        end = data.rfind(b"\n") + 1
-        self._offset += end
-        chunk = data[:end]
-        if not any(m.encode() in chunk for m in MARKERS):  # most lines are apscheduler's
-            return
-        for raw in chunk.splitlines():
-            line = raw.decode(errors="replace")
-            for marker in MARKERS:
-                if marker in line and marker not in self.seen:
-                    self.seen[marker] = self._stamp(line)
-
-    def _stamp(self, line: str) -> float:
-        try:  # "2026-11-27 10:40:01,123 | name [LEVEL] message", local time
-            logged = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        except ValueError:
-            logged = time.time()
-        return logged - self.started_wall
+    @property
+    def seen(self) -> dict[str, float]:
+        """Log marker -> seconds after spawn (by the line's own timestamp)."""
+        return {marker: at - self.started_wall for marker, at in self._watch.seen.items()}
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> float:
         """Seconds from spawn to the ready line; raises if the peer fails or times out."""
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._scan()
-            failed = [m for m in FAILED_LINES if m in self.seen]
-            if failed or self.process.poll() is not None:
-                raise RuntimeError(f"{PACKAGE} failed to start ({failed or self.process.returncode}):"
-                                   f"\n{self.log_tail()}")
-            if READY_LINE in self.seen:
-                return self.seen[READY_LINE]
-            time.sleep(0.01)
-        raise TimeoutError(f"{PACKAGE} not ready within {timeout:.0f} s:\n{self.log_tail()}")
+        process = self.process
+        assert process is not None
+
+        def failed() -> str | None:
+            lines = [m for m in FAILED_LINES if m in self._watch.seen]
+            if lines or process.poll() is not None:
+                return str(lines or process.returncode)
+            return None
+
+        ready = self._watch.wait_for(READY_LINE, failed, timeout, PACKAGE, self.log_tail)
+        return ready - self.started_wall
 
     def count(self, text: str) -> int:
         return self.log_path.read_text(errors="replace").count(text)
@@ -222,23 +172,13 @@ class PeerProcess:
             match = RUNNING_RE.search(line)
             if match and "Running job" in line:
                 scheduled = datetime.fromisoformat(match.group(1)).timestamp()
-                out.append(self._stamp(line) + self.started_wall - scheduled)
+                logged = log_time(line)
+                out.append((time.time() if logged is None else logged) - scheduled)
         return out
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 15)
         self.process = None
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
+        return log_tail(self.log_path, lines)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import Context, ratio, summary
+from bench._setup import LogWatch, cpu_seconds, local_synapse, register_accounts, room_messages, vm
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
 from storage import Database
@@ -64,21 +65,6 @@ MIB = 1024 * 1024
 
 
 # --- setup ---------------------------------------------------------------------------------
-
-
-def _vm(pid: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = round(int(value.split()[0]) / 1024, 1)
-    return out
-
-
-def _cpu(pid: int) -> float:
-    """User + system CPU seconds the process has used (utime + stime from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _insert(url: str, rows: list[dict[str, Any]]) -> None:
@@ -111,16 +97,14 @@ def filler(count: int, rooms: list[str], tag: str) -> list[dict[str, Any]]:
 async def prepare(ctx: Context, hs: LocalSynapse) -> tuple[BotProcess, list[str], Path, tuple[str, str]]:
     """The bot's account, 20 rooms it has joined, its database after that first run, and the
     rooms' creator (user id, access token) for the floor."""
-    password = secrets.token_hex(12)
-    bot_id = hs.register("labnetz-reminders", password)
-    user_pw = secrets.token_hex(12)
-    user_id = hs.register("bench-reminders", user_pw)
+    accounts = register_accounts(hs, bot="labnetz-reminders", user="bench-reminders")
+    bot_id, user_id = accounts["bot"].user_id, accounts["user"].user_id
     base = ctx.tmp / "labnetz" / "base.db"
     base.parent.mkdir(parents=True, exist_ok=True)
-    bot = BotProcess(hs=hs, directory=ctx.tmp / "labnetz", user_id=bot_id, password=password,
+    bot = BotProcess(hs=hs, directory=ctx.tmp / "labnetz", user_id=bot_id, password=accounts["bot"].password,
                      database_url=f"sqlite+aiosqlite:///{base}", encryption=False)
     await asyncio.to_thread(bot.start)
-    token = hs.login(user_id, user_pw, device_name="bench-setup")
+    token = hs.login(user_id, accounts["user"].password, device_name="bench-setup")
     rooms = []
     for i in range(ROOMS):
         created = hs._request("POST", "/_matrix/client/v3/createRoom", {  # noqa: SLF001
@@ -153,19 +137,12 @@ def _copy(base: Path, name: str) -> Path:
 
 def _ready_after(bot: BotProcess, offset: int, spawned: float, timeout: float = 120) -> float:
     """Seconds from spawn to the ready line written after `offset` in the bot's log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with bot.log_path.open("rb") as log:
-            log.seek(offset)
-            for raw in log.read().splitlines():
-                line = raw.decode(errors="replace")
-                if READY_LINE in line:
-                    logged = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-                    return logged - spawned
-        if not bot.running:
-            raise RuntimeError(f"bot exited during start-up:\n{bot.log_tail()}")
-        time.sleep(0.01)
-    raise TimeoutError(f"bot not ready within {timeout} s:\n{bot.log_tail()}")
+    watch = LogWatch(bot.log_path, (READY_LINE,), offset)
+
+    def failed() -> str | None:
+        return None if bot.running else "exited during start-up"
+
+    return watch.wait_for(READY_LINE, failed, timeout, "bot", bot.log_tail) - spawned
 
 
 def start_once(bot: BotProcess, url: str) -> dict[str, float]:
@@ -177,10 +154,10 @@ def start_once(bot: BotProcess, url: str) -> dict[str, float]:
         ready_s = _ready_after(bot, offset, spawned)
         assert bot._process is not None  # noqa: SLF001
         pid = bot._process.pid  # noqa: SLF001
-        at_ready = _vm(pid)
-        cpu_s = _cpu(pid)
+        at_ready = vm(pid)
+        cpu_s = cpu_seconds(pid)
         time.sleep(SETTLE_S)
-        settled = _vm(pid)
+        settled = vm(pid)
         healthy = bot.health()[0] == 200
     finally:
         bot.stop()
@@ -216,21 +193,10 @@ def collect(hs: LocalSynapse, rooms: list[str], sender: str, tag: str) -> dict[i
     """Reminder number -> origin_server_ts of each message for it (admin API, all rooms)."""
     seen: dict[int, list[int]] = {}
     for room in rooms:
-        token: str | None = None
-        while True:
-            query = {"dir": "f", "limit": "1000", **({"from": token} if token else {})}
-            page = hs.admin_get(f"/_synapse/admin/v1/rooms/{urllib.parse.quote(room)}/messages?"
-                                + urllib.parse.urlencode(query))
-            chunk = page.get("chunk", [])
-            for event in chunk:
-                if event.get("type") != "m.room.message" or event.get("sender") != sender:
-                    continue
-                found = TEXT_RE.search(str(event.get("content", {}).get("body", "")))
-                if found and found[1] == tag:
-                    seen.setdefault(int(found[2]), []).append(int(event["origin_server_ts"]))
-            token = page.get("end")
-            if not chunk or not token:
-                break
+        for event in room_messages(hs, room, sender):
+            found = TEXT_RE.search(str(event.get("content", {}).get("body", "")))
+            if found and found[1] == tag:
+                seen.setdefault(int(found[2]), []).append(int(event["origin_server_ts"]))
     return seen
 
 
@@ -255,7 +221,7 @@ async def firing(ctx: Context, bot: BotProcess, rooms: list[str], base: Path) ->
         ctx.log(f"bot ready after {ready_s:.2f} s; first reminder due in {first_due - time.time():.1f} s")
         pid = bot._process.pid if bot._process is not None else 0  # noqa: SLF001
         await asyncio.sleep(max(0.0, first_due - time.time()))
-        cpu_before = _cpu(pid)
+        cpu_before = cpu_seconds(pid)
         spy = _pyspy(ctx, pid, due[-1] + GRACE_S - time.time())
         await asyncio.sleep(max(0.0, due[-1] + GRACE_S - time.time()))
         seen: dict[int, list[int]] = {}
@@ -268,7 +234,7 @@ async def firing(ctx: Context, bot: BotProcess, rooms: list[str], base: Path) ->
             if len(seen) >= N or time.monotonic() - stable_since > 10:
                 break
             await asyncio.sleep(2)
-        cpu_firing = _cpu(pid) - cpu_before
+        cpu_firing = cpu_seconds(pid) - cpu_before
         if spy is not None:
             await asyncio.to_thread(spy.wait)
     finally:
@@ -374,10 +340,7 @@ def _mb(mib: float) -> float:
 
 async def run(ctx: Context) -> dict[str, Any]:
     starts = QUICK_STARTS if ctx.quick else STARTS
-    hs = LocalSynapse(directory=ctx.tmp / "synapse")
-    try:
-        await asyncio.to_thread(hs.start)
-        ctx.log(f"Synapse up at {hs.url}")
+    async with local_synapse(ctx) as hs:
         bot, rooms, base, creator = await prepare(ctx, hs)
         if os.environ.get("LABNETZ_BENCH_NO_STARTUP"):
             run0 = {"ready_s": 0.0, "cpu_s": 0.0, "rss_mib": 0.0, "rss_settled_mib": 0.0, "hwm_settled_mib": 0.0}
@@ -389,8 +352,6 @@ async def run(ctx: Context) -> dict[str, Any]:
         ctx.log(f"firing: {fired['delivered']}/{N} delivered, {fired['duplicates']} duplicates")
         peer = ({"measured": False, "reason": "skipped (LABNETZ_BENCH_NO_PEER)"}
                 if os.environ.get("LABNETZ_BENCH_NO_PEER") else await peer_figures(ctx, hs, starts))
-    finally:
-        await asyncio.to_thread(hs.stop)
 
     zero, full = ours["0"], ours[str(PENDING)]
     late = summary(fired["lateness_s"], digits=3)

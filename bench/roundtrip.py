@@ -1,33 +1,44 @@
-"""Shared pieces of the round-trip benchmarks (`ping`, `labs`): a measuring client, the echo bot.
+"""Shared pieces of the round-trip benchmarks (`ping`, `labs`, `booking`'s second part): a
+measuring client, the echo bot, their set-up and the measuring loop.
 
 One round trip is the time from just before the measuring user's `room_send` to the moment its
 background long-poll sync delivers the bot's reply, matched on
 `m.relates_to.m.in_reply_to.event_id`. `EchoProcess` runs `bench/echo_bot.py`, the bare nio bot
 that answers `!ping` and is the floor every benchmark here compares Labnetz with.
+
+`Stage` holds what such a benchmark starts on its Synapse (accounts, Labnetz, the echo bot, the
+measuring client) and stops it again; `measure()` runs the warm-up and the rotating batches of
+several series; `round_trip_series()` summarises them with their server turnaround.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    JoinResponse,
     LoginResponse,
     RoomCreateError,
+    RoomInviteResponse,
     RoomMessage,
     RoomSendResponse,
     SyncResponse,
 )
 
+from bench import summary
+from bench._setup import Account, LogWatch, local_synapse, log_tail, register_accounts, stop_process
+from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
 
 REPLY_TIMEOUT = 30.0  # seconds; a command without a reply by then counts as lost
@@ -178,32 +189,19 @@ class EchoProcess:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"echo bot exited with {self.process.returncode}:\n{self.log_tail()}")
-            if b"READY" in self.log_path.read_bytes():
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"echo bot not ready within {timeout} s:\n{self.log_tail()}")
+        process = self.process
+
+        def exited() -> str | None:
+            return None if process.poll() is None else f"exited with {process.returncode}"
+
+        LogWatch(self.log_path, ("READY",)).wait_for("READY", exited, timeout, "echo bot", self.log_tail)
 
     def stop(self, timeout: float = 10) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
         self.process = None
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
 
 def command_histogram(metrics_text: str, command: str = "ping") -> dict[str, Any]:
@@ -263,8 +261,6 @@ def measurement_extra(
 ) -> dict[str, Any]:
     """What every round-trip benchmark reports besides its series: send times, per-round
     medians, the raw samples and the measuring client's health."""
-    from bench import summary
-
     return {
         "lost": lost,
         "measure_seconds": round(measure_seconds, 1),
@@ -282,14 +278,210 @@ def measurement_extra(
     }
 
 
-async def stop_all(measurer: Any, client: Any, echo: Any, labnetz: Any, hs: LocalSynapse) -> None:
-    """Stop what a round-trip benchmark started, whatever of it was started."""
-    if measurer is not None:
-        await measurer.stop()
-    if client is not None:
+async def join_as(hs: LocalSynapse, user_id: str, password: str, room_id: str, store: Path) -> None:
+    """Log `user_id` in, join `room_id` (invited already), log out again."""
+    client = await login(hs, user_id, password, store)
+    try:
+        resp = await client.join(room_id)
+        if not isinstance(resp, JoinResponse):
+            raise RuntimeError(f"{user_id} could not join {room_id}: {resp}")
+    finally:
         await client.close()
-    if echo is not None:
-        await asyncio.to_thread(echo.stop)
-    if labnetz is not None:
-        await asyncio.to_thread(labnetz.stop)
-    await asyncio.to_thread(hs.stop)
+
+
+class Stage:
+    """One round-trip benchmark's parts, as an async context manager.
+
+    Entering starts a fresh local Synapse in the temp dir and registers `labnetz-bot`,
+    `echo-bot`, `bench-user` (the measuring user) and, with `member=True`, `bench-member` (a
+    second user in the lab room, so that it is a group room and not a direct chat). The rest
+    starts when the benchmark says so, in the order it needs. Leaving stops whatever of it was
+    started, then Synapse, also on errors.
+    """
+
+    def __init__(self, ctx: Any, member: bool = False) -> None:
+        self.ctx = ctx
+        self.member = member
+        self.accounts: dict[str, Account] = {}
+        self.labnetz: BotProcess | None = None
+        self.echo: EchoProcess | None = None
+        self.client: AsyncClient | None = None
+        self.measurer: Measurer | None = None
+        self._exit = AsyncExitStack()
+
+    async def __aenter__(self) -> Stage:
+        async with AsyncExitStack() as stack:
+            self.hs: LocalSynapse = await stack.enter_async_context(local_synapse(self.ctx))
+            stack.push_async_callback(self.close)
+            names = {"labnetz": "labnetz-bot", "echo": "echo-bot", "user": "bench-user"}
+            if self.member:
+                names["member"] = "bench-member"
+            self.accounts = register_accounts(self.hs, **names)
+            self._exit = stack.pop_all()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._exit.aclose()
+
+    def user_id(self, name: str) -> str:
+        return self.accounts[name].user_id
+
+    async def connect(self) -> Measurer:
+        """Log the measuring user in and start its background sync."""
+        user = self.accounts["user"]
+        self.client = await login(self.hs, user.user_id, user.password, self.ctx.tmp / "user-store")
+        self.measurer = Measurer(self.client)
+        self.measurer.start()
+        return self.measurer
+
+    async def start_bots(self, database_url: str) -> BotProcess:
+        """Labnetz (`bot/devbot.py`, on `database_url`) and the echo bot, started side by side."""
+        labnetz = self.accounts["labnetz"]
+        self.labnetz = BotProcess(
+            hs=self.hs,
+            directory=self.ctx.tmp / "labnetz",
+            user_id=labnetz.user_id,
+            password=labnetz.password,
+            database_url=database_url,
+        )
+        self.echo = EchoProcess(self.hs, self.ctx.tmp / "echo", self.user_id("echo"), self.accounts["echo"].password)
+        await asyncio.gather(
+            asyncio.to_thread(self.labnetz.start), asyncio.to_thread(self.echo.start, self.ctx.root)
+        )
+        self.ctx.log(f"Labnetz healthy (web port {self.labnetz.web_port}); echo bot ready")
+        return self.labnetz
+
+    async def lab_and_echo_rooms(self) -> dict[str, str]:
+        """The lab room (with `bench-member`, who joins) and the echo room (the echo bot invited),
+        both created by the measuring user; Labnetz is invited later with `invite_labnetz`."""
+        assert self.client is not None
+        rooms = {
+            "labnetz": await create_room(self.client, self.user_id("member")),
+            "echo": await create_room(self.client, self.user_id("echo")),
+        }
+        member = self.accounts["member"]
+        await join_as(self.hs, member.user_id, member.password, rooms["labnetz"], self.ctx.tmp / "member-store")
+        return rooms
+
+    async def invite_labnetz(self, room_id: str) -> None:
+        assert self.client is not None
+        invited = await self.client.room_invite(room_id, self.user_id("labnetz"))
+        if not isinstance(invited, RoomInviteResponse):
+            raise RuntimeError(f"inviting Labnetz failed: {invited}")
+
+    async def wait_joined(self, rooms: dict[str, str]) -> None:
+        """Until each bot has joined its room (`rooms`: bot name -> room id) and Labnetz has
+        greeted in its room."""
+        measurer = self.measurer
+        assert measurer is not None
+        for bot, room in rooms.items():
+            bot_id = self.user_id(bot)
+            await measurer.wait_until(lambda r=room, b=bot_id: measurer.joined(r, b), 60, f"{bot} to join")
+        labnetz_id = self.user_id("labnetz")
+        await measurer.wait_until(
+            lambda: any(e.sender == labnetz_id for e in measurer.messages.get(rooms["labnetz"], [])),
+            60,
+            "the Labnetz greeting",
+        )
+        self.ctx.log("both bots joined their rooms; Labnetz greeted")
+
+    async def close(self) -> None:
+        """Stop the measuring client, the echo bot and Labnetz, whatever of them was started."""
+        if self.measurer is not None:
+            await self.measurer.stop()
+        if self.client is not None:
+            await self.client.close()
+        if self.echo is not None:
+            await asyncio.to_thread(self.echo.stop)
+        if self.labnetz is not None:
+            await asyncio.to_thread(self.labnetz.stop)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One measured series: `body` (or a function giving each command's body) to `bot`'s room."""
+
+    name: str
+    bot: str
+    body: str | Callable[[], str]
+
+
+@dataclass
+class Measured:
+    samples: dict[str, list[dict[str, Any]]]  # series -> round trips (rtt_ms, send_ms, round, body)
+    lost: dict[str, int]
+    rounds: int
+    seconds: float
+
+    def extra(self, measurer: Measurer) -> dict[str, Any]:
+        rtt = {n: [r["rtt_ms"] for r in self.samples[n]] for n in self.samples}
+        return measurement_extra(self.samples, rtt, self.rounds, measurer, self.lost, self.seconds)
+
+
+async def measure(
+    ctx: Any,
+    measurer: Measurer,
+    rooms: dict[str, str],
+    series: Sequence[Series],
+    samples: int,
+    warmup: int,
+    batch: int,
+    max_lost: int,
+) -> Measured:
+    """`warmup` commands per series (not counted), then rounds of one batch of `batch` per
+    series, the first batch of a round rotating, until each series has `samples` round trips.
+    Strictly sequential; more than `max_lost` lost commands in a series end the benchmark."""
+    lost = {s.name: 0 for s in series}
+
+    async def send(one: Series) -> dict[str, Any] | None:
+        body = one.body() if callable(one.body) else one.body
+        result = await measurer.send(rooms[one.bot], body)
+        if result is None:
+            lost[one.name] += 1
+            ctx.log(f"lost a {body} to {one.bot} (no reply within {REPLY_TIMEOUT:.0f} s)")
+            if lost[one.name] > max_lost:
+                raise RuntimeError(f"{one.name}: more than {max_lost} commands lost")
+        else:
+            result["body"] = body
+        return result
+
+    for one in series:
+        for _ in range(warmup):
+            await send(one)
+    ctx.log(f"warm-up done ({warmup} commands per series)")
+
+    measured: dict[str, list[dict[str, Any]]] = {s.name: [] for s in series}
+    t_measure = time.monotonic()
+    rounds = -(-samples // batch)
+    order = list(series)
+    for index in range(rounds):
+        # Rotate who goes first, so no series always follows the same other one.
+        shift = index % len(order)
+        for one in order[shift:] + order[:shift]:
+            for _ in range(min(batch, samples - len(measured[one.name]))):
+                result = await send(one)
+                if result is not None:
+                    result["round"] = index
+                    measured[one.name].append(result)
+        if (index + 1) % 5 == 0 or index + 1 == rounds:
+            p50 = {n: summary([r["rtt_ms"] for r in measured[n]])["p50"] for n in measured}
+            ctx.log(f"round {index + 1}/{rounds}: p50 so far " + ", ".join(f"{n} {v} ms" for n, v in p50.items()))
+    return Measured(measured, lost, rounds, time.monotonic() - t_measure)
+
+
+def server_turnaround(measurer: Measurer, samples: list[dict[str, Any]]) -> list[float]:
+    """Reply origin_server_ts - command origin_server_ts (ms), per sample whose both are known."""
+    out = []
+    for r in samples:
+        reply = measurer.reply_id.get(r["event_id"])
+        if reply in measurer.server_ts and r["event_id"] in measurer.server_ts:
+            out.append(float(measurer.server_ts[reply] - measurer.server_ts[r["event_id"]]))
+    return out
+
+
+def round_trip_series(measurer: Measurer, measured: Measured, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """`<prefix><series>` (round trip) for every series, then `<prefix><series> server turnaround`."""
+    series = {f"{prefix}{n}": summary([r["rtt_ms"] for r in samples]) for n, samples in measured.samples.items()}
+    for n, samples in measured.samples.items():
+        series[f"{prefix}{n} server turnaround"] = summary(server_turnaround(measurer, samples))
+    return series

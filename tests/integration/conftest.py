@@ -12,7 +12,7 @@ from nio import AsyncClient
 
 from bot.devserver import LocalSynapse
 
-from .matrix_helpers import close_all, login_client
+from .matrix_helpers import close_all, joined_room_with_bot, login_client
 
 SYNAPSE_MISSING = (
     "SYNAPSE MISSING: integration tests need matrix-synapse "
@@ -124,3 +124,24 @@ def make_bot(
     yield factory
     for bot in bots:
         bot.stop()
+
+
+@pytest.fixture
+def bot_and_user(
+    make_bot: Callable[..., BotProcess],
+    database_url: str,
+    make_user: Callable[..., tuple[str, str]],
+    nio_client: Callable[..., Awaitable[AsyncClient]],
+) -> Callable[..., Awaitable[tuple[BotProcess, AsyncClient, str]]]:
+    """Factory: await bot_and_user(name, encryption=False) -> (bot, user, room): a started bot on
+    the test's database, a new user `name-…` (with an E2EE client if `encryption`), and a fresh
+    room of theirs (encrypted likewise) that the bot has joined and greeted in."""
+
+    async def factory(name: str, encryption: bool = False) -> tuple[BotProcess, AsyncClient, str]:
+        bot = make_bot(database_url)
+        bot.start()
+        user = await nio_client(*make_user(name), encryption=encryption)
+        room = await joined_room_with_bot(bot, user, encrypted=encryption)
+        return bot, user, room
+
+    return factory

@@ -3,6 +3,10 @@
 The waits sync the client themselves, so a test needs no background sync task. Every
 message a client receives after its login is buffered, so a reply that arrives while
 the test is doing something else is still found by the next wait.
+
+The helpers at the end drive the bot (`bot/devbot.py`): a room with it (joined and greeted),
+a command and the bot's reply to it (`ask`, `command_reply`), the federal room set-up, and a
+bot and user on a homeserver of the test's own.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +29,13 @@ from nio import (
     MegolmEvent,
     RoomCreateError,
     RoomMessageNotice,
+    RoomMessagesResponse,
     RoomMessageText,
     RoomSendResponse,
 )
+
+from bot.devbot import BotProcess
+from bot.devserver import LocalSynapse
 
 MessageEvent = RoomMessageText | RoomMessageNotice
 
@@ -234,3 +243,82 @@ async def wait_for_invite(client: AsyncClient, room_id: str, timeout: float = 15
 
 async def close_all(clients: list[AsyncClient]) -> None:
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+
+# --- the bot ---------------------------------------------------------------------------------
+
+
+def replies_to(event_id: str) -> Callable[[object], bool]:
+    """A predicate for `wait_for_message`: the message is a reply to `event_id`."""
+
+    def match(event: object) -> bool:
+        relates = getattr(event, "source", {}).get("content", {}).get("m.relates_to", {})
+        return relates.get("m.in_reply_to", {}).get("event_id") == event_id
+
+    return match
+
+
+async def command_reply(client: AsyncClient, room_id: str, body: str, timeout: float = 15.0) -> MessageEvent:
+    """Send `body` (a command) and return the reply to it."""
+    return await wait_for_message(client, room_id, replies_to(await send_text(client, room_id, body)), timeout=timeout)
+
+
+async def ask(client: AsyncClient, room_id: str, body: str, timeout: float = 20.0) -> str:
+    """Send a command and return the text of the bot's reply to it."""
+    return (await command_reply(client, room_id, body, timeout=timeout)).body
+
+
+async def room_bodies(client: AsyncClient, room_id: str, sender: str) -> list[str]:
+    """Every message body `sender` has in the room, read back from Synapse (oldest first)."""
+    resp = await client.room_messages(room_id, limit=500)
+    assert isinstance(resp, RoomMessagesResponse), resp
+    bodies = []
+    for event in reversed(resp.chunk):
+        if event.sender == sender and not isinstance(event, MegolmEvent) and hasattr(event, "body"):
+            bodies.append(event.body)
+    return bodies
+
+
+async def joined_room_with_bot(bot: BotProcess, user: AsyncClient, encrypted: bool = False) -> str:
+    """A fresh room the bot was invited to, joined and greeted."""
+    room = await create_room(user, invite=[bot.user_id], encrypted=encrypted)
+    greeting = await wait_for_message(user, room, lambda e: e.sender == bot.user_id, timeout=30)
+    assert "Guten Tag! Ich bin der Bot des Netzwerks Open Gov Labs." in greeting.body
+    assert "!labor verknuepfen <Labor>" in greeting.body  # the next step for a lab's room
+    return room
+
+
+async def invite_and_join(inviter: AsyncClient, member: AsyncClient, room_id: str) -> None:
+    """`inviter` invites `member` to the room, and `member` joins."""
+    await inviter.room_invite(room_id, member.user_id)
+    await join_room(member, room_id)
+
+
+async def start_bot_with_federal_room(
+    make_bot: Callable[..., BotProcess], database_url: str, manager: AsyncClient
+) -> tuple[BotProcess, str]:
+    """The federal room "Bundesteam", created by `manager` (its moderator, so a community
+    manager), and a bot configured with it: invited first, so it joins at start without a
+    greeting race, then started. Returns the bot and the room id."""
+    federal = await create_room(manager, invite=[], name="Bundesteam")
+    bot = make_bot(database_url, federal_room=federal)
+    await manager.room_invite(federal, bot.user_id)
+    bot.start()
+    return bot, federal
+
+
+@asynccontextmanager
+async def bot_in_room_on(
+    hs: LocalSynapse, bot: BotProcess, user_id: str, password: str, store_dir: Path
+) -> AsyncIterator[tuple[AsyncClient, str]]:
+    """For a test on a homeserver of its own: start `bot`, log the user in and give both a room
+    (joined and greeted); yields (the user's client, the room). Closes the client and stops the
+    bot afterwards."""
+    bot.start()
+    user = await login_client(hs.url, user_id, password, store_dir)
+    try:
+        room = await joined_room_with_bot(bot, user)
+        yield user, room
+    finally:
+        await user.close()
+        bot.stop()

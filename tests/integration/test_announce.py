@@ -23,9 +23,7 @@ from nio import (
 from bot.devbot import BotProcess
 from storage import Database
 
-from .matrix_helpers import create_room, send_text, sync_once, wait_for_message
-from .test_bot import replies_to
-from .test_labs import ask
+from .matrix_helpers import ask, create_room, replies_to, send_text, sync_once, wait_for_message
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]

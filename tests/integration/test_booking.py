@@ -13,9 +13,7 @@ from nio import AsyncClient
 from bot.devbot import BotProcess
 from storage import Database
 
-from .matrix_helpers import join_room
-from .test_bot import joined_room_with_bot
-from .test_labs import ask
+from .matrix_helpers import ask, join_room, joined_room_with_bot
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]

@@ -8,58 +8,35 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from nio import AsyncClient, MegolmEvent, RoomMessagesResponse
+from nio import AsyncClient
 
 from bot.devbot import BotProcess
 from bot.devserver import LocalSynapse
 
-from .matrix_helpers import create_room, send_text, sync_once, wait_for_message
+from .matrix_helpers import (
+    bot_in_room_on,
+    command_reply,
+    create_room,
+    joined_room_with_bot,
+    replies_to,
+    room_bodies,
+    send_text,
+    start_bot_with_federal_room,
+    sync_once,
+    wait_for_join,
+    wait_for_message,
+)
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
 NioClient = Callable[..., Awaitable[AsyncClient]]
+BotAndUser = Callable[..., Awaitable[tuple[BotProcess, AsyncClient, str]]]
 
 
-def replies_to(event_id: str) -> Callable[[object], bool]:
-    def match(event: object) -> bool:
-        relates = getattr(event, "source", {}).get("content", {}).get("m.relates_to", {})
-        return relates.get("m.in_reply_to", {}).get("event_id") == event_id
+async def test_ping_round_trip_in_a_plain_room(bot_and_user: BotAndUser) -> None:
+    bot, user, room = await bot_and_user("anna")
 
-    return match
-
-
-async def room_bodies(client: AsyncClient, room_id: str, sender: str) -> list[str]:
-    """Every message body `sender` has in the room, read back from Synapse (oldest first)."""
-    resp = await client.room_messages(room_id, limit=500)
-    assert isinstance(resp, RoomMessagesResponse), resp
-    bodies = []
-    for event in reversed(resp.chunk):
-        if event.sender == sender and not isinstance(event, MegolmEvent) and hasattr(event, "body"):
-            bodies.append(event.body)
-    return bodies
-
-
-async def joined_room_with_bot(
-    bot: BotProcess, user: AsyncClient, encrypted: bool = False
-) -> str:
-    """A fresh room the bot was invited to, joined and greeted."""
-    room = await create_room(user, invite=[bot.user_id], encrypted=encrypted)
-    greeting = await wait_for_message(user, room, lambda e: e.sender == bot.user_id, timeout=30)
-    assert "Guten Tag! Ich bin der Bot des Netzwerks Open Gov Labs." in greeting.body
-    assert "!labor verknuepfen <Labor>" in greeting.body  # the next step for a lab's room
-    return room
-
-
-async def test_ping_round_trip_in_a_plain_room(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
-) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("anna"))
-    room = await joined_room_with_bot(bot, user)
-
-    ping = await send_text(user, room, "!ping")
-    reply = await wait_for_message(user, room, replies_to(ping))
+    reply = await command_reply(user, room, "!ping")
     content = reply.source["content"]
     assert reply.sender == bot.user_id
     assert (content["msgtype"], content["body"]) == ("m.notice", "pong")
@@ -70,46 +47,29 @@ async def test_ping_round_trip_in_a_plain_room(
 
 
 async def test_ping_round_trip_in_an_encrypted_room_is_answered_encrypted(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("enc"), encryption=True)
-    room = await joined_room_with_bot(bot, user, encrypted=True)
+    bot, user, room = await bot_and_user("enc", encryption=True)
 
-    ping = await send_text(user, room, "!ping")
-    reply = await wait_for_message(user, room, replies_to(ping))
+    reply = await command_reply(user, room, "!ping")
     assert reply.body == "pong"
     assert reply.decrypted, "the reply should have arrived encrypted"
-    german = await wait_for_message(user, room, replies_to(await send_text(user, room, "!hilfe")))
+    german = await command_reply(user, room, "!hilfe")
     assert "Befehle von Open Gov Labs" in german.body and german.decrypted
 
 
-async def test_unknown_command_gets_a_suggestion(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
-) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("typo"))
-    room = await joined_room_with_bot(bot, user)
-    reply = await wait_for_message(user, room, replies_to(await send_text(user, room, "!hilfee")))
+async def test_unknown_command_gets_a_suggestion(bot_and_user: BotAndUser) -> None:
+    bot, user, room = await bot_and_user("typo")
+    reply = await command_reply(user, room, "!hilfee")
     assert "Den Befehl „hilfee“ kenne ich nicht." in reply.body
     assert "Meinten Sie !hilfe?" in reply.body
 
 
 async def test_restart_keeps_the_device_and_answers_nothing_twice(
-    make_bot: MakeBot,
-    database_url: str,
-    make_user: MakeUser,
-    nio_client: NioClient,
-    synapse: LocalSynapse,
+    bot_and_user: BotAndUser, synapse: LocalSynapse
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("restart"))
-    room = await joined_room_with_bot(bot, user)
-    first = await send_text(user, room, "!ping")
-    await wait_for_message(user, room, replies_to(first))
+    bot, user, room = await bot_and_user("restart")
+    await command_reply(user, room, "!ping")
     device = bot.credentials()["device_id"]
 
     bot.stop()
@@ -119,8 +79,7 @@ async def test_restart_keeps_the_device_and_answers_nothing_twice(
 
     bot.kill()  # kill -9 this time
     bot.start()
-    third = await send_text(user, room, "!ping")
-    await wait_for_message(user, room, replies_to(third), timeout=30)
+    await command_reply(user, room, "!ping", timeout=30)
     await asyncio.sleep(1.5)  # room for a wrong extra answer to show up
 
     assert bot.credentials()["device_id"] == device
@@ -131,7 +90,7 @@ async def test_restart_keeps_the_device_and_answers_nothing_twice(
 
 
 async def test_committed_outbox_rows_are_delivered_exactly_once_after_a_crash(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser, database_url: str
 ) -> None:
     """Row A was committed but never sent; row B reached Synapse but the bot died before
     recording it. After the restart each is in the room exactly once."""
@@ -140,10 +99,7 @@ async def test_committed_outbox_rows_are_delivered_exactly_once_after_a_crash(
     from bot.sender import transaction_id
     from storage import Database
 
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("crash"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("crash")
     bot.kill()
 
     db = Database(database_url)
@@ -201,26 +157,17 @@ async def test_bot_survives_the_homeserver_being_down_for_ten_seconds(
 ) -> None:
     with LocalSynapse(directory=tmp_path / "hs-outage") as hs:
         bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/outage.db", hs=hs)
-        bot.start()
         uid = hs.register("outage-user", "pw-outage")
-        from .matrix_helpers import login_client
-
-        user = await login_client(hs.url, uid, "pw-outage", tmp_path / "outage-store")
-        try:
-            room = await joined_room_with_bot(bot, user)
-            await wait_for_message(user, room, replies_to(await send_text(user, room, "!ping")))
+        async with bot_in_room_on(hs, bot, uid, "pw-outage", tmp_path / "outage-store") as (user, room):
+            await command_reply(user, room, "!ping")
 
             hs.stop()
             await asyncio.sleep(10)
             assert bot.running, f"the bot exited during the outage:\n{bot.log_tail()}"
             hs.start()
 
-            ping = await send_text(user, room, "!ping")
-            reply = await wait_for_message(user, room, replies_to(ping), timeout=40)
+            reply = await command_reply(user, room, "!ping", timeout=40)
             assert reply.body == "pong"
-        finally:
-            await user.close()
-            bot.stop()
 
 
 async def test_rate_limited_replies_are_waited_out_and_all_arrive_once(
@@ -228,18 +175,13 @@ async def test_rate_limited_replies_are_waited_out_and_all_arrive_once(
 ) -> None:
     with LocalSynapse(directory=tmp_path / "hs-strict", strict_message_ratelimit=True) as hs:
         bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/strict.db", hs=hs)
-        bot.start()
         uid = hs.register("hasty", "pw-hasty")
         quoted = urllib.parse.quote(uid)
         hs.admin_request(
             "POST", f"/_synapse/admin/v1/users/{quoted}/override_ratelimit",
             {"messages_per_second": 0, "burst_count": 0},
         )
-        from .matrix_helpers import login_client
-
-        user = await login_client(hs.url, uid, "pw-hasty", tmp_path / "hasty-store")
-        try:
-            room = await joined_room_with_bot(bot, user)
+        async with bot_in_room_on(hs, bot, uid, "pw-hasty", tmp_path / "hasty-store") as (user, room):
             pings = [await send_text(user, room, "!ping") for _ in range(12)]
             for ping in pings:
                 await wait_for_message(user, room, replies_to(ping), timeout=60)
@@ -249,9 +191,6 @@ async def test_rate_limited_replies_are_waited_out_and_all_arrive_once(
                 if line.startswith('labnetz_deliveries_total{result="throttled"}')
             ]
             assert throttled and float(throttled[0].split()[-1]) > 0, "Synapse never throttled the bot"
-        finally:
-            await user.close()
-            bot.stop()
 
 
 async def test_an_undecryptable_message_gets_one_notice(
@@ -281,15 +220,9 @@ async def test_federal_room_is_joined_and_its_moderators_are_managers(
     make_bot: MakeBot, make_user: MakeUser, nio_client: NioClient, tmp_path: Path
 ) -> None:
     owner = await nio_client(*make_user("bund"))
-    federal = await create_room(owner, invite=[], name="Bundesteam")
-    bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/federal.db", federal_room=federal)
-    # The federal room is public to the bot by invite; it joins at start without a greeting race.
-    await owner.room_invite(federal, bot.user_id)
-    bot.start()
-    from .matrix_helpers import wait_for_join
-
+    bot, federal = await start_bot_with_federal_room(make_bot, f"sqlite+aiosqlite:///{tmp_path}/federal.db", owner)
     await wait_for_join(owner, federal, bot.user_id, timeout=30)
-    reply = await wait_for_message(owner, federal, replies_to(await send_text(owner, federal, "!werbinich")))
+    reply = await command_reply(owner, federal, "!werbinich")
     assert "Community-Manager:in des Bundesteams" in reply.body
-    status = await wait_for_message(owner, federal, replies_to(await send_text(owner, federal, "!status")))
+    status = await command_reply(owner, federal, "!status")
     assert "Status von Open Gov Labs" in status.body and "Zustellungen:" in status.body

@@ -14,9 +14,15 @@ from sqlalchemy import inspect, text
 from bot.devbot import BotProcess
 from storage import Database
 
-from .matrix_helpers import create_room, join_room, sync_once, wait_for_message
-from .test_bot import joined_room_with_bot
-from .test_labs import ask
+from .matrix_helpers import (
+    ask,
+    create_room,
+    invite_and_join,
+    join_room,
+    joined_room_with_bot,
+    sync_once,
+    wait_for_message,
+)
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
@@ -38,11 +44,6 @@ async def direct_room_from(client: AsyncClient, bot: BotProcess, timeout: float 
         await sync_once(client, timeout=1000)
 
 
-async def join_lab_room(bot: BotProcess, manager: AsyncClient, member: AsyncClient, room: str) -> None:
-    await manager.room_invite(room, member.user_id)
-    await join_room(member, room)
-
-
 async def test_expert_directory_end_to_end(
     make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
 ) -> None:
@@ -59,8 +60,8 @@ async def test_expert_directory_end_to_end(
     assert "verknüpft" in await ask(manager, koeln, "!labor verknuepfen ogl-koeln")
     anna, ben, kai = [await nio_client(*make_user(n)) for n in ("anna", "ben", "kai")]
     for member in (anna, ben):
-        await join_lab_room(bot, manager, member, leipzig)
-    await join_lab_room(bot, manager, kai, koeln)
+        await invite_and_join(manager, member, leipzig)
+    await invite_and_join(manager, kai, koeln)
 
     # An expert joins as a lawyer; nothing is found before the confirmation.
     shown = await ask(anna, leipzig, JOIN)

@@ -9,17 +9,11 @@ from nio import AsyncClient, RoomGetStateEventResponse
 
 from bot.devbot import BotProcess
 
-from .matrix_helpers import create_room, join_room, send_text, wait_for_message
-from .test_bot import joined_room_with_bot, replies_to
+from .matrix_helpers import ask, invite_and_join, joined_room_with_bot, start_bot_with_federal_room
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
 NioClient = Callable[..., Awaitable[AsyncClient]]
-
-
-async def ask(client: AsyncClient, room: str, text: str) -> str:
-    """Send a command and return the bot's reply to it."""
-    return (await wait_for_message(client, room, replies_to(await send_text(client, room, text)), timeout=20)).body
 
 
 async def set_power(client: AsyncClient, room: str, user: str, level: int) -> None:
@@ -44,10 +38,7 @@ async def test_labs_rooms_and_roles_end_to_end(
     make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
 ) -> None:
     manager = await nio_client(*make_user("carla"))
-    federal = await create_room(manager, invite=[], name="Bundesteam")
-    bot = make_bot(database_url, federal_room=federal)
-    await manager.room_invite(federal, bot.user_id)
-    bot.start()
+    bot, federal = await start_bot_with_federal_room(make_bot, database_url, manager)
     leipzig = await joined_room_with_bot(bot, manager)
     koeln = await joined_room_with_bot(bot, manager)
 
@@ -70,16 +61,14 @@ async def test_labs_rooms_and_roles_end_to_end(
 
     # A member without a grant is refused; nothing is created.
     paul = await nio_client(*make_user("paul"))
-    await manager.room_invite(leipzig, paul.user_id)
-    await join_room(paul, leipzig)
+    await invite_and_join(manager, paul, leipzig)
     refused = await ask(paul, leipzig, "!labor anlegen OGL Kiel --stadt Kiel --land SH")
     assert "Community-Manager:in des Bundesteams" in refused and "nichts geändert" in refused
     assert "2 Labore" in await ask(paul, leipzig, "!labore")
 
     # Power level 50 in a lab room makes a coordinator of that lab.
     lea = await nio_client(*make_user("lea"))
-    await manager.room_invite(leipzig, lea.user_id)
-    await join_room(lea, leipzig)
+    await invite_and_join(manager, lea, leipzig)
     await set_power(manager, leipzig, lea.user_id, 50)
     await asyncio.sleep(1)  # let the bot see the power levels and go quiet before counting
     before = requests_by_endpoint(bot)

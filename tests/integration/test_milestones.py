@@ -10,9 +10,8 @@ from nio import AsyncClient
 
 from bot.devbot import BotProcess
 
-from .matrix_helpers import create_room, join_room
-from .test_bot import joined_room_with_bot
-from .test_labs import ask, set_power
+from .matrix_helpers import ask, invite_and_join, joined_room_with_bot, start_bot_with_federal_room
+from .test_labs import set_power
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
@@ -23,17 +22,13 @@ async def test_a_coordinator_adds_and_lists_milestones_in_german(
     make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
 ) -> None:
     manager = await nio_client(*make_user("carla"))
-    federal = await create_room(manager, invite=[], name="Bundesteam")
-    bot = make_bot(database_url, federal_room=federal)
-    await manager.room_invite(federal, bot.user_id)
-    bot.start()
+    bot, federal = await start_bot_with_federal_room(make_bot, database_url, manager)
     leipzig = await joined_room_with_bot(bot, manager)
     await ask(manager, federal, "!labor anlegen OGL Leipzig --stadt Leipzig --land SN")
     await ask(manager, leipzig, "!labor verknuepfen ogl-leipzig")
 
     lea = await nio_client(*make_user("lea"))
-    await manager.room_invite(leipzig, lea.user_id)
-    await join_room(lea, leipzig)
+    await invite_and_join(manager, lea, leipzig)
     await set_power(manager, leipzig, lea.user_id, 50)
     await asyncio.sleep(1)  # the bot sees the new power level through sync
 
@@ -58,8 +53,7 @@ async def test_a_coordinator_adds_and_lists_milestones_in_german(
 
     # A plain member may list, not change; the refusal says which role is needed.
     paul = await nio_client(*make_user("paul"))
-    await manager.room_invite(leipzig, paul.user_id)
-    await join_room(paul, leipzig)
+    await invite_and_join(manager, paul, leipzig)
     refused = await ask(paul, leipzig, "!meilenstein entfernen 2")
     assert "Koordinator:in eines Labors" in refused, refused
     assert "nichts geändert" in refused

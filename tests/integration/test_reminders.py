@@ -19,20 +19,20 @@ from commands.duework import LATE_VARIANT
 from storage import Database
 from storage.models import OutboxRow
 
-from .matrix_helpers import login_client, send_text, wait_for_message
-from .test_bot import joined_room_with_bot, replies_to, room_bodies
+from .matrix_helpers import (
+    ask,
+    bot_in_room_on,
+    replies_to,
+    room_bodies,
+    send_text,
+    wait_for_message,
+)
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
 NioClient = Callable[..., Awaitable[AsyncClient]]
+BotAndUser = Callable[..., Awaitable[tuple[BotProcess, AsyncClient, str]]]
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-async def ask(client: AsyncClient, room: str, text: str) -> tuple[str, str]:
-    """Send a command; (the command's event id, the bot's reply to it)."""
-    event_id = await send_text(client, room, text)
-    reply = await wait_for_message(client, room, replies_to(event_id), timeout=20)
-    return event_id, reply.body
 
 
 async def server_ts(client: AsyncClient, room: str, event_id: str) -> int:
@@ -61,14 +61,12 @@ async def wait_quiet(client: AsyncClient, room: str, seconds: float) -> None:
 
 
 async def test_a_reminder_in_five_seconds_arrives_about_five_seconds_later(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("anna"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("anna")
 
-    command, reply = await ask(user, room, "!erinnere in 5 Sekunden; Test")
+    command = await send_text(user, room, "!erinnere in 5 Sekunden; Test")
+    reply = (await wait_for_message(user, room, replies_to(command), timeout=20)).body
     assert reply.startswith("Erinnerung #") and reply.endswith(": Test"), reply
     fired = await wait_for_message(user, room, reminder_from(bot, "Test"), timeout=30)
     assert fired.body == "⏰ Erinnerung: Test"
@@ -79,15 +77,12 @@ async def test_a_reminder_in_five_seconds_arrives_about_five_seconds_later(
 
 
 async def test_a_weekly_reminder_shows_the_next_monday_and_can_be_cancelled(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser
 ) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("bert"))
-    room = await joined_room_with_bot(bot, user)
+    bot, user, room = await bot_and_user("bert")
 
     before = datetime.now(BERLIN)
-    _, reply = await ask(user, room, "!erinnere jeden Montag 9 Uhr; Jour fixe")
+    reply = await ask(user, room, "!erinnere jeden Montag 9 Uhr; Jour fixe")
     after = datetime.now(BERLIN)
     expected = set()
     for now in (before, after):  # the bot's clock read between the two
@@ -99,35 +94,30 @@ async def test_a_weekly_reminder_shows_the_next_monday_and_can_be_cancelled(
     assert any(reply == f"Wiederkehrende Erinnerung #{ident} (jeden Montag 9 Uhr), nächste am {when}: Jour fixe"
                for when in expected), reply
 
-    _, listing = await ask(user, room, "!erinnerungen")
+    listing = await ask(user, room, "!erinnerungen")
     assert "1 ausstehende Erinnerung" in listing
     assert any(f"#{ident} nächste {when} (jeden Montag 9 Uhr): Jour fixe" in listing for when in expected), listing
 
-    _, cancelled = await ask(user, room, f"!erinnerung loeschen {ident}")
+    cancelled = await ask(user, room, f"!erinnerung loeschen {ident}")
     assert cancelled == f"Erinnerung #{ident} gelöscht: Jour fixe"
-    _, listing = await ask(user, room, "!erinnerungen")
+    listing = await ask(user, room, "!erinnerungen")
     assert listing.startswith("Dieser Raum hat keine ausstehenden Erinnerungen."), listing
-    _, again = await ask(user, room, f"!erinnerung loeschen {ident}")
+    again = await ask(user, room, f"!erinnerung loeschen {ident}")
     assert again == f"Dieser Raum hat keine ausstehende Erinnerung #{ident}."
 
 
-async def test_bad_input_gets_clear_german_errors(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
-) -> None:
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("carla"))
-    room = await joined_room_with_bot(bot, user)
-    _, missing = await ask(user, room, "!erinnere morgen 9 Uhr Antrag")
+async def test_bad_input_gets_clear_german_errors(bot_and_user: BotAndUser) -> None:
+    bot, user, room = await bot_and_user("carla")
+    missing = await ask(user, room, "!erinnere morgen 9 Uhr Antrag")
     assert missing.startswith("Bitte trennen Sie Zeitpunkt und Text mit „;“"), missing
-    _, no_date = await ask(user, room, "!erinnere 31.02.2027; Antrag")
+    no_date = await ask(user, room, "!erinnere 31.02.2027; Antrag")
     assert no_date.startswith("Das Datum „31.02.2027“ gibt es nicht."), no_date
-    _, listing = await ask(user, room, "!erinnerungen")
+    listing = await ask(user, room, "!erinnerungen")
     assert listing.startswith("Dieser Raum hat keine ausstehenden Erinnerungen."), listing
 
 
 async def test_a_reminder_due_while_the_bot_was_killed_comes_once_marked_late(
-    make_bot: MakeBot, database_url: str, make_user: MakeUser, nio_client: NioClient
+    bot_and_user: BotAndUser, database_url: str
 ) -> None:
     """kill -9, the reminder falls due during the downtime, restart: exactly one late copy.
 
@@ -135,11 +125,8 @@ async def test_a_reminder_due_while_the_bot_was_killed_comes_once_marked_late(
     long, the test moves the due time back by two minutes while the bot is dead, which is what
     the database looks like after a two-minute outage.
     """
-    bot = make_bot(database_url)
-    bot.start()
-    user = await nio_client(*make_user("dora"))
-    room = await joined_room_with_bot(bot, user)
-    _, reply = await ask(user, room, "!erinnere in 1 Minute; Nach dem Absturz")
+    bot, user, room = await bot_and_user("dora")
+    reply = await ask(user, room, "!erinnere in 1 Minute; Nach dem Absturz")
     ident = reminder_id(reply)
     bot.kill()
 
@@ -166,12 +153,9 @@ async def test_a_reminder_due_while_the_homeserver_is_down_arrives_once(
 ) -> None:
     with LocalSynapse(directory=tmp_path / "hs-reminder-outage") as hs:
         bot = make_bot(f"sqlite+aiosqlite:///{tmp_path}/outage.db", hs=hs)
-        bot.start()
         uid = hs.register("outage-anna", "pw-outage-anna")
-        user = await login_client(hs.url, uid, "pw-outage-anna", tmp_path / "outage-store")
-        try:
-            room = await joined_room_with_bot(bot, user)
-            _, reply = await ask(user, room, "!erinnere in 5 Sekunden; Trotz Ausfall")
+        async with bot_in_room_on(hs, bot, uid, "pw-outage-anna", tmp_path / "outage-store") as (user, room):
+            reply = await ask(user, room, "!erinnere in 5 Sekunden; Trotz Ausfall")
             ident = reminder_id(reply)
             hs.stop()
             stopped = time.monotonic()
@@ -201,6 +185,3 @@ async def test_a_reminder_due_while_the_homeserver_is_down_arrives_once(
             await wait_quiet(user, room, 5)
             bodies = await room_bodies(user, room, bot.user_id)
             assert sum("Trotz Ausfall" in b and b.startswith("⏰") for b in bodies) == 1, bodies
-        finally:
-            await user.close()
-            bot.stop()

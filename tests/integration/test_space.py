@@ -16,8 +16,7 @@ from bot.devserver import LocalSynapse
 from storage import Database
 from storage.models import Meta
 
-from .matrix_helpers import send_text, wait_for_message
-from .test_bot import joined_room_with_bot, replies_to
+from .matrix_helpers import ask, joined_room_with_bot
 
 MakeBot = Callable[..., BotProcess]
 MakeUser = Callable[..., tuple[str, str]]
@@ -25,9 +24,9 @@ NioClient = Callable[..., Awaitable[AsyncClient]]
 
 
 async def command(user: AsyncClient, room: str, body: str, expect: str) -> str:
-    reply = await wait_for_message(user, room, replies_to(await send_text(user, room, body)), timeout=60)
-    assert expect in reply.body, reply.body
-    return reply.body
+    reply = await ask(user, room, body, timeout=60)
+    assert expect in reply, reply
+    return reply
 
 
 async def space_ids(database_url: str) -> dict[str, str]:
