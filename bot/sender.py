@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # The homeserver keeps transaction ids for 24 hours; stay well inside that before resending.
 TXN_MEMORY = timedelta(hours=23)
 SENT_FLUSH_DELAY = 0.25  # seconds
+FLUSH_ON_STOP = 5.0  # seconds the last record of sent rows may take when stopping
 PERMANENT = {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_NOT_JSON", "M_TOO_LARGE", "M_UNKNOWN_TOKEN"}
 # Broadcast rows wait behind everything else, so a reply is not queued behind 500 copies.
 BULK_PURPOSES = frozenset({"announcement", "announcement-edit", "announcement-retract"})
@@ -376,4 +377,7 @@ class Sender:
         self._wake.set()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
-        await self._flush_sent()
+        try:  # without its database the flush would retry forever; an unrecorded row is resent
+            await asyncio.wait_for(self._flush_sent(), timeout=FLUSH_ON_STOP)  # with its id: no duplicate
+        except TimeoutError:
+            log.warning("stopping without recording %d sent rows; they are resent (de-duplicated) at start", len(self._sent))
