@@ -83,6 +83,12 @@ class Labnetz:
 
     async def run(self) -> None:
         cfg = self.config
+        if not await self.db.claim_process():
+            log.critical("another Labnetz process is running on this database (%s); stop it first: "
+                         "two would deliver the same messages twice", cfg.database.url.split("@")[-1])
+            self.failed = RuntimeError("database in use by another Labnetz process")
+            await self.db.close()
+            return
         await self.db.migrate()
         if cfg.web.enabled:
             self.web = WebServer(

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import fcntl
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 from storage.expert_vocabulary import CACHE_KEY, VocabularyCache
@@ -21,6 +27,7 @@ from storage.models import Meta
 from storage.repos import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PROCESS_LOCK_KEY = 0x4C61626E65747A  # "Labnetz": one running bot per database (claim_process)
 PING_AFTER_IDLE = 1.0  # seconds a pooled PostgreSQL connection may rest before it is pinged at checkout
 
 
@@ -88,6 +95,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            info={CACHE_KEY: VocabularyCache()})
         self._installation_id: str | None = None
+        self._lock_connection: AsyncConnection | None = None  # see claim_process
+        self._lock_file: IO[str] | None = None
 
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (Alembic is only loaded when needed)."""
@@ -134,7 +143,41 @@ class Database:
             await conn.execute(select(1))
         return True
 
+    async def claim_process(self) -> bool:
+        """Make this the only process running the bot on this database; False when another one
+        already does. PostgreSQL: a session advisory lock on a connection kept for the process's
+        life; SQLite: an exclusive lock on `<database file>.lock`. Either ends with the process,
+        however it ends (kill -9 too). Two bots on one database could both pick the same
+        outbox row, and the second would send it from its own device: a duplicate."""
+        if self._lock_connection is not None or self._lock_file is not None:
+            return True
+        if not self.is_sqlite:
+            conn = await self.engine.connect()
+            if await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": PROCESS_LOCK_KEY}):
+                await conn.commit()  # the lock is the session's: it outlives the transaction
+                self._lock_connection = conn
+                return True
+            await conn.close()
+            return False
+        database = make_url(str(self.engine.url)).database or ""
+        if database in ("", ":memory:"):
+            return True  # a memory database is this process's own
+        handle = open(f"{database}.lock", "a")  # noqa: SIM115 - held open for the process's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        return True
+
     async def close(self) -> None:
+        if self._lock_connection is not None:
+            await self._lock_connection.close()
+            self._lock_connection = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
         await self.engine.dispose()
 
 

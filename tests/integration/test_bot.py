@@ -65,6 +65,22 @@ async def test_unknown_command_gets_a_suggestion(bot_and_user: BotAndUser) -> No
     assert "Meinten Sie !hilfe?" in reply.body
 
 
+async def test_a_second_bot_on_the_same_database_refuses_to_start(
+    bot_and_user: BotAndUser, make_bot: MakeBot, database_url: str
+) -> None:
+    """Two bots on one database could send the same outbox row from two devices: the second stops."""
+    bot, user, room = await bot_and_user("single")
+    second = make_bot(database_url)
+    second.start(wait=False)
+    deadline = time.monotonic() + 60
+    while second.running:
+        assert time.monotonic() < deadline, second.log_tail()
+        await asyncio.sleep(0.2)
+    assert second.stop() == 1
+    assert "another Labnetz process is running on this database" in second.log_tail()
+    assert "pong" in (await command_reply(user, room, "!ping")).body  # the first one carries on
+
+
 async def test_restart_keeps_the_device_and_answers_nothing_twice(
     bot_and_user: BotAndUser, synapse: LocalSynapse
 ) -> None:

@@ -174,3 +174,19 @@ async def test_sqlite_connection_back_in_pool_holds_no_transaction(tmp_path) -> 
         assert "kept" in keys and "abandoned" not in keys
     finally:
         await db.close()
+
+
+async def test_only_one_process_claims_a_database(db: Database, tmp_path) -> None:  # noqa: ANN001
+    """A second bot on the same database is refused until the first one has gone (a memory
+    database is the process's own, so SQLite is tried with a file)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/one.db" if db.is_sqlite else db.engine.url.render_as_string(hide_password=False)
+    first, second = Database(url), Database(url)
+    try:
+        assert await first.claim_process()
+        assert await first.claim_process()  # asking again is harmless
+        assert not await second.claim_process()
+        await first.close()
+        assert await second.claim_process()
+    finally:
+        await first.close()
+        await second.close()
