@@ -1,8 +1,8 @@
 """When a reminder fires: "in 5 Sekunden", "morgen 9 Uhr", "jeden Werktag 8:30", "cron 0 9 * * 1".
 
 A one-off time becomes a UTC instant; a recurrence becomes a 5-field crontab ("m h dom mon dow")
-that the due-work engine evaluates with APScheduler's CronTrigger in the room's time zone, so a
-09:00 reminder stays at 09:00 local across daylight-saving changes.
+that the due-work engine evaluates in the room's time zone (commands/crontab.py, by CronTrigger's
+rules), so a 09:00 reminder stays at 09:00 local across daylight-saving changes.
 
 Weekdays are always written as names (mon..sun) in the crontabs we store: APScheduler 3 reads a
 numeric day of week as 0 = Monday, standard cron as 0 = Sunday, and names mean the same to both.
