@@ -164,8 +164,9 @@ async def milestone_template(ctx: Context, args: Args) -> Reply:
     return reply
 
 
-async def _target(ctx: Context, args: Args) -> Milestone:
-    """The milestone named by the first argument, locked, after checking the sender may change it."""
+async def _target(ctx: Context, args: Args, *, open_only: bool = False) -> Milestone:
+    """The milestone named by the first argument, locked, after checking the sender may change it
+    (and, with `open_only`, that it is not done yet)."""
     if not args.positional:
         raise BadArguments(N_("Which milestone? Give its id, e.g. #12."))
     milestone_id = parse_id(args.positional[0])
@@ -174,6 +175,8 @@ async def _target(ctx: Context, args: Args) -> Milestone:
         raise NotFound(N_("There is no milestone #{id}."), id=milestone_id)
     _require_for(ctx, milestone.lab_id)
     ctx.lab_id = milestone.lab_id
+    if open_only and milestone.status == MilestoneStatus.DONE:
+        raise Conflict(N_("Milestone #{id} is already done."), id=milestone.id)
     return milestone
 
 
@@ -183,9 +186,7 @@ async def _target(ctx: Context, args: Args) -> Milestone:
     examples=(N_("milestone done 12"),),
 )
 async def milestone_done(ctx: Context, args: Args) -> Reply:
-    milestone = await _target(ctx, args)
-    if milestone.status == MilestoneStatus.DONE:
-        raise Conflict(N_("Milestone #{id} is already done."), id=milestone.id)
+    milestone = await _target(ctx, args, open_only=True)
     await ctx.store.milestones.mark_done(milestone, ctx.sender, ctx.now())
     await cancel_notices(ctx.store, milestone.id)
     ctx.signals.add("due")
@@ -202,9 +203,7 @@ async def milestone_done(ctx: Context, args: Args) -> Reply:
 async def milestone_move(ctx: Context, args: Args) -> Reply:
     if not args.flag("due"):
         raise BadArguments(N_("To which day? Give --due <date>."))
-    milestone = await _target(ctx, args)
-    if milestone.status == MilestoneStatus.DONE:
-        raise Conflict(N_("Milestone #{id} is already done."), id=milestone.id)
+    milestone = await _target(ctx, args, open_only=True)
     zone = await zone_of(ctx.store, milestone.lab_id, ctx.network.timezone)
     due_on = parse_day(args.flag("due"), ctx, ZoneInfo(zone))
     before = milestone.due_on
